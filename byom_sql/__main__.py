@@ -1,0 +1,5 @@
+import sys
+
+from byom_sql.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,321 @@
+"""Predictors and databases, persisted in the DuckDB database file (schema `byom`).
+
+One file is the whole state. Every write is one transaction on the catalog's own cursor, so a
+crash never leaves half a predictor, and every session of the engine reads the same in-memory
+copy, refreshed after each write (only this process can write the file).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from byom_sql.errors import DuplicateObject, UndefinedObject
+
+DEFAULT_PROJECT = "mindsdb"
+RESERVED_NAMES = ("models", "models_versions", "predictors", "databases")
+
+_SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS byom;
+CREATE TABLE IF NOT EXISTS byom.predictors (
+    project VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    active BOOLEAN NOT NULL,
+    targets VARCHAR[] NOT NULL,
+    format VARCHAR NOT NULL,
+    options VARCHAR NOT NULL,
+    columns VARCHAR[],
+    from_database VARCHAR,
+    from_query VARCHAR,
+    status VARCHAR NOT NULL,
+    error VARCHAR,
+    training_rows BIGINT,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (project, name, version)
+);
+CREATE TABLE IF NOT EXISTS byom.databases (
+    name VARCHAR PRIMARY KEY,
+    engine VARCHAR NOT NULL,
+    parameters VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE SCHEMA IF NOT EXISTS mindsdb;
+CREATE OR REPLACE VIEW mindsdb.models_versions AS
+SELECT name, project, status, format, array_to_string(targets, ', ') AS predict,
+       json_extract_string(options, '$."url.predict"') AS url_predict, version, active, error,
+       training_rows, created_at, updated_at
+FROM byom.predictors;
+CREATE OR REPLACE VIEW mindsdb.models AS
+SELECT name, project, status, format, predict, url_predict, version, error, created_at
+FROM mindsdb.models_versions
+QUALIFY version = max(version) OVER (PARTITION BY project, name);
+CREATE OR REPLACE VIEW mindsdb.predictors AS SELECT * FROM mindsdb.models;
+"""
+
+
+@dataclass(frozen=True)
+class Predictor:
+    project: str
+    name: str
+    version: int
+    targets: list[str]
+    format: str
+    options: dict[str, Any]  # canonical USING options, url.predict included
+    columns: list[str] | None = None  # columns of the training data, when trained
+    from_database: str | None = None
+    from_query: str | None = None
+    status: str = "complete"
+    error: str | None = None
+    training_rows: int | None = None
+    active: bool = True
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.project}.{self.name}"
+
+    @property
+    def dtype_dict(self) -> dict[str, str]:
+        return self.options.get("dtype_dict") or {}
+
+    def features(self) -> list[str] | None:
+        """Columns the model is fed: dtype_dict keys, else the training columns, minus targets;
+        None when unknown (then whatever the query supplies is sent)."""
+        targets = {t.lower() for t in self.targets}
+        source = list(self.dtype_dict) or self.columns
+        return [c for c in source if c.lower() not in targets] if source else None
+
+
+@dataclass(frozen=True)
+class Database:
+    name: str
+    engine: str
+    parameters: dict[str, Any]
+    created_at: datetime | None = None
+
+
+class Catalog:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, *, read_only: bool = False):
+        self._cursor = cursor
+        self._lock = threading.RLock()
+        self._predictors: dict[tuple[str, str], list[Predictor]] = {}
+        self._databases: dict[str, Database] = {}
+        if not read_only:
+            self._cursor.execute(_SCHEMA)
+            self._cursor.execute(
+                "UPDATE byom.predictors SET status = 'error', error = 'training was interrupted "
+                "when the engine stopped; RETRAIN it', updated_at = ? WHERE status = 'training'",
+                [utcnow()],
+            )
+        self._reload()
+
+    # reads ---------------------------------------------------------------------------------
+
+    def predictor(
+        self, name: str, project: str | None = None, version: int | None = None
+    ) -> Predictor | None:
+        """The version queries use: the newest complete one unless a version is asked for."""
+        versions = self._predictors.get(_key(project or DEFAULT_PROJECT, name))
+        if not versions:
+            return None
+        if version is not None:
+            return next((p for p in versions if p.version == version), None)
+        return next((p for p in reversed(versions) if p.active), versions[-1])
+
+    def latest(self, name: str, project: str | None = None) -> Predictor | None:
+        versions = self._predictors.get(_key(project or DEFAULT_PROJECT, name))
+        return versions[-1] if versions else None
+
+    def require(self, name: str, project: str | None = None) -> Predictor:
+        predictor = self.latest(name, project)
+        if predictor is None:
+            raise UndefinedObject(f"predictor {project or DEFAULT_PROJECT}.{name} does not exist")
+        return predictor
+
+    def has_predictor_named(self, name: str) -> bool:
+        return any(n == name.lower() for _, n in self._predictors)
+
+    def projects(self) -> set[str]:
+        return {p for p, _ in self._predictors} | {DEFAULT_PROJECT}
+
+    def predictors(self) -> list[Predictor]:
+        return [versions[-1] for versions in self._predictors.values()]
+
+    def database(self, name: str) -> Database | None:
+        return self._databases.get(name.lower())
+
+    def databases(self) -> list[Database]:
+        return list(self._databases.values())
+
+    # writes --------------------------------------------------------------------------------
+
+    def add_predictor(self, predictor: Predictor, *, replace_existing: bool = False) -> Predictor:
+        with self._write() as cur:
+            exists = self.latest(predictor.name, predictor.project) is not None
+            if exists and not replace_existing:
+                raise DuplicateObject(
+                    f"predictor {predictor.qualified_name} already exists",
+                    hint="use CREATE OR REPLACE, IF NOT EXISTS, or DROP it first",
+                )
+            if exists:
+                cur.execute(
+                    "DELETE FROM byom.predictors WHERE lower(project) = lower(?) "
+                    "AND lower(name) = lower(?)",
+                    [predictor.project, predictor.name],
+                )
+            _insert(cur, predictor)
+        return self.latest(predictor.name, predictor.project) or predictor
+
+    def add_version(self, predictor: Predictor) -> Predictor:
+        """A new version (RETRAIN), not active until it is complete."""
+        with self._write() as cur:
+            current = self.require(predictor.name, predictor.project)
+            new = replace(predictor, version=current.version + 1, active=False)
+            _insert(cur, new)
+        return new
+
+    def set_status(
+        self,
+        predictor: Predictor,
+        status: str,
+        *,
+        error: str | None = None,
+        columns: list[str] | None = None,
+        training_rows: int | None = None,
+    ) -> Predictor:
+        """Record the end of training; a complete version becomes the active one."""
+        with self._write() as cur:
+            key = [predictor.project, predictor.name]
+            if status == "complete":
+                cur.execute(
+                    "UPDATE byom.predictors SET active = (version = ?) "
+                    "WHERE lower(project) = lower(?) AND lower(name) = lower(?)",
+                    [predictor.version, *key],
+                )
+            cur.execute(
+                "UPDATE byom.predictors SET status = ?, error = ?, "
+                "columns = coalesce(?, columns), training_rows = coalesce(?, training_rows), "
+                "updated_at = ? WHERE lower(project) = lower(?) AND lower(name) = lower(?) "
+                "AND version = ?",
+                [status, error, columns, training_rows, utcnow(), *key, predictor.version],
+            )
+        updated = self.predictor(predictor.name, predictor.project, predictor.version)
+        assert updated is not None
+        return updated
+
+    def drop_predictor(self, name: str, project: str | None = None) -> bool:
+        with self._write() as cur:
+            if self.latest(name, project) is None:
+                return False
+            cur.execute(
+                "DELETE FROM byom.predictors WHERE lower(project) = lower(?) "
+                "AND lower(name) = lower(?)",
+                [project or DEFAULT_PROJECT, name],
+            )
+        return True
+
+    def add_database(self, database: Database, *, replace_existing: bool = False) -> None:
+        with self._write() as cur:
+            if self.database(database.name) and not replace_existing:
+                raise DuplicateObject(f"database {database.name} already exists")
+            cur.execute("DELETE FROM byom.databases WHERE lower(name) = lower(?)", [database.name])
+            cur.execute(
+                "INSERT INTO byom.databases VALUES (?, ?, ?, ?)",
+                [database.name, database.engine, json.dumps(database.parameters), utcnow()],
+            )
+
+    def drop_database(self, name: str) -> bool:
+        with self._write() as cur:
+            if self.database(name) is None:
+                return False
+            cur.execute("DELETE FROM byom.databases WHERE lower(name) = lower(?)", [name])
+        return True
+
+    @contextmanager
+    def _write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            self._cursor.execute("BEGIN TRANSACTION")
+            try:
+                yield self._cursor
+                self._cursor.execute("COMMIT")
+            except BaseException:
+                self._cursor.execute("ROLLBACK")
+                raise
+            finally:
+                self._reload()
+
+    def _reload(self) -> None:
+        rows = self._cursor.execute(
+            "SELECT project, name, version, targets, format, options, columns, from_database, "
+            "from_query, status, error, training_rows, active, created_at, updated_at "
+            "FROM byom.predictors ORDER BY project, name, version"
+        ).fetchall()
+        predictors: dict[tuple[str, str], list[Predictor]] = {}
+        for row in rows:
+            p = Predictor(
+                project=row[0],
+                name=row[1],
+                version=row[2],
+                targets=list(row[3]),
+                format=row[4],
+                options=json.loads(row[5]),
+                columns=list(row[6]) if row[6] is not None else None,
+                from_database=row[7],
+                from_query=row[8],
+                status=row[9],
+                error=row[10],
+                training_rows=row[11],
+                active=row[12],
+                created_at=row[13],
+                updated_at=row[14],
+            )
+            predictors.setdefault(_key(p.project, p.name), []).append(p)
+        databases = {
+            name.lower(): Database(name, engine, json.loads(params), created)
+            for name, engine, params, created in self._cursor.execute(
+                "SELECT name, engine, parameters, created_at FROM byom.databases ORDER BY name"
+            ).fetchall()
+        }
+        self._predictors, self._databases = predictors, databases
+
+
+def utcnow() -> datetime:
+    """Catalog times are UTC without a zone (TIMESTAMPTZ would need pytz to read back)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _key(project: str, name: str) -> tuple[str, str]:
+    return project.lower(), name.lower()
+
+
+def _insert(cur: duckdb.DuckDBPyConnection, p: Predictor) -> None:
+    cur.execute(
+        "INSERT INTO byom.predictors VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            p.project,
+            p.name,
+            p.version,
+            p.active,
+            p.targets,
+            p.format,
+            json.dumps(p.options),
+            p.columns,
+            p.from_database,
+            p.from_query,
+            p.status,
+            p.error,
+            p.training_rows,
+            utcnow(),
+            utcnow(),
+        ],
+    )

@@ -1,0 +1,1 @@
+"""The command line: one-shot SQL, the interactive shell and the subcommands."""

@@ -1,0 +1,134 @@
+"""The byom_sql dialect: DuckDB's SQL plus the predictor and database statements.
+
+`parse(text)` splits a script into statements, keeping each one's original text so that plain
+DuckDB statements can be run verbatim, and turns sqlglot's errors into `SqlSyntaxError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp, tokens
+from sqlglot.dialects.duckdb import DuckDB
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+from byom_sql.dialect import nodes
+from byom_sql.dialect.generator import ByomGenerator
+from byom_sql.dialect.parser import ByomParser
+from byom_sql.errors import SqlSyntaxError
+
+
+class Byom(DuckDB):
+    class Tokenizer(DuckDB.Tokenizer):
+        IDENTIFIERS = ['"', "`"]  # MindsDB writes `1`
+
+    Parser = ByomParser
+    Generator = ByomGenerator
+
+
+DIALECT = Byom()
+
+
+@dataclass(frozen=True)
+class Statement:
+    node: exp.Expression | None  # None: sqlglot cannot read it, DuckDB gets the text as is
+    sql: str  # this statement's own text, verbatim
+    start: int  # its offset in the script, for error positions
+
+
+def parse(sql: str, *, lenient: bool = False) -> list[Statement]:
+    """All statements of a script; an empty or comment-only script gives [].
+
+    With `lenient`, a statement that sqlglot cannot parse but that is not one of ours is
+    returned with `node=None`: DuckDB's own parser has the last word on DuckDB SQL.
+    """
+    try:
+        all_tokens = DIALECT.tokenize(sql)
+    except TokenError as error:
+        raise _token_error(sql, error) from None
+    statements = []
+    for chunk in _split(all_tokens):
+        start, end = chunk[0].start, chunk[-1].end + 1
+        try:
+            node = DIALECT.parser().parse(chunk, sql)[0]
+        except ParseError as error:
+            if not lenient or _is_ours(chunk):
+                raise _syntax_error(sql, error) from None
+            node = None
+        statements.append(Statement(node=node, sql=sql[start:end], start=start))
+    return statements
+
+
+def parse_one(sql: str) -> exp.Expression:
+    statements = parse(sql)
+    if len(statements) != 1:
+        raise SqlSyntaxError(f"expected one statement, got {len(statements)}", sql=sql, position=0)
+    return statements[0].node
+
+
+def to_sql(node: exp.Expression) -> str:
+    return node.sql(dialect=DIALECT)
+
+
+def is_byom_statement(node: exp.Expression) -> bool:
+    return isinstance(node, nodes.BYOM_STATEMENTS)
+
+
+_OURS = {
+    "CREATE": {"PREDICTOR", "MODEL", "DATABASE"},
+    "DROP": {"PREDICTOR", "MODEL", "DATABASE"},
+    "DESCRIBE": {"PREDICTOR", "MODEL"},
+    "SHOW": {"PREDICTORS", "MODELS", "DATABASES"},
+    "RETRAIN": None,
+}
+
+
+def _is_ours(chunk: list[Token]) -> bool:
+    words = [t.text.upper() for t in chunk[:4]]
+    if words[0] not in _OURS:
+        return False
+    follow = _OURS[words[0]]
+    rest = words[3:] if words[1:3] == ["OR", "REPLACE"] else words[1:2]
+    return follow is None or bool(rest and rest[0] in follow)
+
+
+def _split(all_tokens: list[Token]) -> list[list[Token]]:
+    chunks: list[list[Token]] = [[]]
+    for token in all_tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            chunks.append([])
+        else:
+            chunks[-1].append(token)
+    return [c for c in chunks if c]
+
+
+def _syntax_error(sql: str, error: ParseError) -> SqlSyntaxError:
+    detail = error.errors[0] if error.errors else {}
+    message = detail.get("description") or str(error)
+    position = detail.get("start")
+    if position is None:
+        position = _offset(sql, detail.get("line") or 1, detail.get("col") or 1)
+    return SqlSyntaxError(message, sql=sql, position=min(position, len(sql)))
+
+
+def _token_error(sql: str, error: TokenError) -> SqlSyntaxError:
+    # sqlglot's tokenizer reports little: find an unterminated quote ourselves
+    for quote, what in (("'", "string"), ('"', "identifier"), ("`", "identifier")):
+        position = _unterminated(sql, quote)
+        if position is not None:
+            return SqlSyntaxError(f"Unterminated {what}", sql=sql, position=position)
+    return SqlSyntaxError(f"Cannot read the statement: {error}", sql=sql, position=0)
+
+
+def _unterminated(sql: str, quote: str) -> int | None:
+    try:
+        tokens.Tokenizer().tokenize(sql.replace(quote, " "))
+    except TokenError:
+        return None
+    return sql.rfind(quote) if sql.count(quote) % 2 else None
+
+
+def _offset(sql: str, line: int, col: int) -> int:
+    lines = sql.split("\n")
+    return sum(len(text) + 1 for text in lines[: line - 1]) + max(col - 1, 0)

@@ -1,0 +1,132 @@
+"""The errors byom_sql raises, each carrying a SQLSTATE and a message fit for a user.
+
+    Error (XX000)
+    ├── SqlSyntaxError (42601)          the text does not parse; has line, column, caret
+    ├── InvalidOption (22023)           a USING/PARAMETERS value is wrong
+    ├── UndefinedObject (42P01)         no such predictor, table, database
+    ├── UndefinedColumn (42703)
+    ├── DuplicateObject (42710)
+    ├── FeatureNotSupported (0A000)
+    ├── DataError (22000)               a value cannot be converted to its declared type
+    ├── InsufficientPrivilege (42501)   forbidden in this context (e.g. over the wire)
+    ├── ModelError (08000)              the model endpoint misbehaved
+    │   ├── ModelUnavailable (08001)    could not connect / timed out
+    │   └── ModelProtocolError (08P01)  bad status, bad JSON, wrong row count
+    ├── DatabaseConnectionError (08006) an attached database cannot be reached
+    ├── QueryError                      anything DuckDB reported (SQLSTATE by its class)
+    └── QueryCanceled (57014)
+
+Foreign exceptions (sqlglot, duckdb, httpx) are translated where they are caught, once each;
+the rest of the code only sees these classes.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+_BY_SQLSTATE: dict[str, type[Error]] = {}
+
+
+class Error(Exception):
+    """Base class: `sqlstate` and `message` are all a front door needs to render it."""
+
+    sqlstate: ClassVar[str] = "XX000"
+
+    def __init_subclass__(cls, code: str | None = None, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if code:
+            cls.sqlstate = code
+            _BY_SQLSTATE.setdefault(code, cls)
+
+    def __init__(self, message: str, *, position: int | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.position = position  # 0-based character offset in the statement text, if known
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\nHINT: {self.hint}"
+
+
+class SqlSyntaxError(Error, code="42601"):
+    def __init__(self, message: str, *, sql: str = "", position: int = 0) -> None:
+        super().__init__(message, position=position)
+        self.sql = sql
+        self.line, self.column = line_and_column(sql, position)
+
+    def __str__(self) -> str:
+        where = f"at line {self.line}, column {self.column}"
+        return f"{self.message} {where}\n{caret(self.sql, self.position or 0)}"
+
+
+class InvalidOption(Error, code="22023"):
+    def __init__(self, message: str, *, key: str | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.key = key  # the option at fault, so a parser can point at it
+
+
+class UndefinedObject(Error, code="42P01"):
+    pass
+
+
+class UndefinedColumn(Error, code="42703"):
+    pass
+
+
+class DuplicateObject(Error, code="42710"):
+    pass
+
+
+class FeatureNotSupported(Error, code="0A000"):
+    pass
+
+
+class DataError(Error, code="22000"):
+    pass
+
+
+class InsufficientPrivilege(Error, code="42501"):
+    pass
+
+
+class ModelError(Error, code="08000"):
+    pass
+
+
+class ModelUnavailable(ModelError, code="08001"):
+    pass
+
+
+class ModelProtocolError(ModelError, code="08P01"):
+    pass
+
+
+class DatabaseConnectionError(Error, code="08006"):
+    pass
+
+
+class QueryCanceled(Error, code="57014"):
+    pass
+
+
+class QueryError(Error):
+    """An error DuckDB reported; its SQLSTATE is chosen from DuckDB's exception class."""
+
+    def __init__(self, message: str, *, sqlstate: str = "XX000", position: int | None = None):
+        super().__init__(message, position=position)
+        self.sqlstate = sqlstate  # type: ignore[misc]
+
+
+def line_and_column(sql: str, position: int) -> tuple[int, int]:
+    """1-based line and column of a 0-based offset."""
+    before = sql[:position]
+    line = before.count("\n") + 1
+    return line, position - (before.rfind("\n") + 1) + 1
+
+
+def caret(sql: str, position: int) -> str:
+    """The line holding `position` and a caret under it, as shells print syntax errors."""
+    line_start = sql.rfind("\n", 0, position) + 1
+    line_end = sql.find("\n", position)
+    text = sql[line_start : line_end if line_end != -1 else len(sql)]
+    return f"{text}\n{' ' * (position - line_start)}^"

@@ -1,0 +1,349 @@
+"""Runs queries that read predictors: the planner's steps in DuckDB, model calls through the
+transport, predictions registered back into DuckDB as Arrow, then the rewritten query.
+
+Model calls are pipelined: the next batch is encoded while up to `max_concurrency` requests are
+in flight; any failed call fails the query (no partial or silently wrong rows).
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import datetime as dt
+import math
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from byom_sql import planner, types
+from byom_sql.catalog import DEFAULT_PROJECT, Predictor
+from byom_sql.dialect import to_sql
+from byom_sql.duckdb_errors import duckdb_errors
+from byom_sql.errors import Error, UndefinedObject
+from byom_sql.models import adapter_for
+from byom_sql.models.codec import to_arrow
+from byom_sql.models.transport import Policy, Reply, wait
+from byom_sql.result import Result, command_of, returns_rows
+
+if TYPE_CHECKING:
+    from byom_sql.engine import Connection, Params
+
+REMOTE_ENGINES = ("postgres", "mysql", "mariadb")
+
+
+@dataclass
+class Progress:
+    """What a front door may show while a statement scores rows."""
+
+    predictor: str
+    rows_total: int
+    rows_done: int = 0
+    in_flight: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def rows_per_second(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.rows_done / elapsed if elapsed > 0 else 0.0
+
+
+# which statements -----------------------------------------------------------------------------
+
+
+def reads_predictors(conn: Connection, node: exp.Expression) -> bool:
+    catalog = conn.engine.catalog
+    return any(
+        resolve_predictor(conn, table) is not None
+        for table in node.find_all(exp.Table)
+        if catalog.has_predictor_named(table.name) or catalog.has_predictor_named(table.db)
+    )
+
+
+def resolve_predictor(conn: Connection, table: exp.Table) -> Predictor | None:
+    """`project.name`, `name` (unless a table has that name), `name.2`, `project.name.2`."""
+    catalog = conn.engine.catalog
+    if not isinstance(table.this, exp.Identifier):
+        return None
+    name, db, project = table.name, table.db, table.catalog
+    if db and name.isdigit():
+        return _version(conn, db, project or DEFAULT_PROJECT, int(name))
+    if db:
+        return None if project else catalog.predictor(name, db)
+    if catalog.predictor(name) is not None and not _table_exists(conn, name):
+        return catalog.predictor(name)
+    return None
+
+
+def _version(conn: Connection, name: str, project: str, version: int) -> Predictor | None:
+    catalog = conn.engine.catalog
+    if catalog.latest(name, project) is None:
+        return None
+    found = catalog.predictor(name, project, version)
+    if found is None:
+        raise UndefinedObject(
+            f"predictor {project}.{name} has no version {version}",
+            hint=f"SELECT version FROM mindsdb.models_versions WHERE name = '{name}' lists them",
+        )
+    return found
+
+
+def _table_exists(conn: Connection, name: str) -> bool:
+    return bool(
+        conn.cursor.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE lower(table_name) = lower($1) "
+            "AND ((database_name = current_database() AND schema_name = current_schema()) "
+            "OR temporary) UNION ALL SELECT 1 FROM duckdb_views() WHERE lower(view_name) = "
+            "lower($1) AND NOT internal AND ((database_name = current_database() "
+            "AND schema_name = current_schema()) OR temporary)",
+            [name],
+        ).fetchone()
+    )
+
+
+# running one query ---------------------------------------------------------------------------
+
+
+class _Context:
+    """What the planner may ask of the database, answered on the session's cursor."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def resolve(self, table: exp.Table) -> Predictor | None:
+        return resolve_predictor(self.conn, table)
+
+    def columns(self, sql: str) -> list[str]:
+        with duckdb_errors(sql):
+            return [row[0] for row in self.conn.cursor.execute(f"DESCRIBE {sql}").fetchall()]
+
+    def is_remote(self, table: exp.Table) -> bool:
+        database = self.conn.engine.catalog.database(table.catalog) if table.catalog else None
+        return database is not None and database.engine in REMOTE_ENGINES
+
+
+def run_query(conn: Connection, node: exp.Expression, params: Params) -> Result:
+    """Plan and run a statement that reads predictors; `node` is the caller's copy."""
+    node = bind_parameters(node, params)
+    ctx = _Context(conn)
+    namer = planner.Namer(secrets.token_hex(3))
+    temporary: list[tuple[str, str]] = []  # (kind, name) to drop when the result is closed
+
+    def cleanup() -> None:
+        for kind, name in reversed(temporary):
+            try:
+                if kind == "view":
+                    conn.cursor.unregister(name)
+                else:
+                    conn.cursor.execute(f'DROP TABLE IF EXISTS temp."{name}"')
+            except Exception:  # noqa: BLE001 - best effort: the session may be gone
+                pass
+
+    try:
+        for select, refs in planner.predictor_scopes(node, ctx.resolve):
+            for action in planner.plan_scope(select, refs, ctx, namer):
+                if isinstance(action, planner.Materialize):
+                    with duckdb_errors(action.sql):
+                        conn.cursor.execute(f'CREATE TEMP TABLE "{action.name}" AS {action.sql}')
+                    temporary.append(("table", action.name))
+                else:
+                    predictions = predict(conn, action)
+                    conn.cursor.register(action.name, predictions)
+                    temporary.append(("view", action.name))
+        final = to_sql(node)
+        with duckdb_errors(final):
+            conn.cursor.execute(final)
+            if returns_rows(node, conn.cursor.description):
+                reader = conn.cursor.fetch_record_batch(conn.engine.config.batch_size)
+
+                def close() -> None:
+                    reader.close()
+                    cleanup()
+
+                return Result(command_of(node, final), reader=reader, on_close=close)
+            row = conn.cursor.fetchone() if conn.cursor.description else None
+        cleanup()
+        return Result(command_of(node, final), rowcount=row[0] if row else None)
+    except BaseException:
+        cleanup()
+        raise
+
+
+# model calls ---------------------------------------------------------------------------------
+
+
+def predict(conn: Connection, step: planner.Predict) -> pa.Table:
+    """The distinct input rows plus the model's predictions for them."""
+    predictor = step.predictor
+    if predictor.status != "complete":
+        detail = f": {predictor.error}" if predictor.error else ""
+        raise Error(
+            f"predictor {predictor.name} is not ready (status {predictor.status}{detail})",
+            hint=f"RETRAIN {predictor.name} once the model endpoint works",
+        )
+    with duckdb_errors(step.input_sql):
+        inputs = conn.cursor.execute(step.input_sql).fetch_arrow_table()
+    sent = _typed_inputs(inputs, predictor, step.features)
+    if step.typed_features:
+        inputs = sent
+    return _score(conn, predictor, inputs, sent)
+
+
+def _typed_inputs(inputs: pa.Table, predictor: Predictor, features: list[str]) -> pa.Table:
+    dtypes = {k.lower(): v for k, v in predictor.dtype_dict.items()}
+    columns = []
+    for feature in features:
+        column = inputs.column(feature)
+        dtype = dtypes.get(feature.lower())
+        if dtype:
+            column = types.coerce(
+                column, dtype, what=f"input {feature!r} of predictor {predictor.name}"
+            )
+        columns.append(column)
+    return pa.table(columns, names=features)
+
+
+def _options(conn: Connection, predictor: Predictor) -> tuple[int, int, Policy]:
+    config, options = conn.engine.config, predictor.options
+    policy = Policy(
+        timeout=options.get("timeout", config.timeout),
+        retries=options.get("retries", config.retries),
+        label=f"predictor {predictor.name}",
+    )
+    return (
+        options.get("batch_size", config.batch_size),
+        options.get("max_concurrency", config.max_concurrency),
+        policy,
+    )
+
+
+def _score(conn: Connection, predictor: Predictor, inputs: pa.Table, sent: pa.Table) -> pa.Table:
+    batch_size, concurrency, policy = _options(conn, predictor)
+    adapter = adapter_for(predictor, conn.engine.transport)
+    transport = conn.engine.transport
+    where = f"predictor {predictor.name} ({getattr(adapter, 'url', '')})"
+    progress = Progress(predictor.name, inputs.num_rows)
+    in_flight: collections.deque[tuple[int, int, concurrent.futures.Future[Reply]]] = (
+        collections.deque()
+    )
+    outputs: list[pa.Table] = []
+
+    def collect() -> None:
+        start, length, future = in_flight.popleft()
+        reply = wait(future, conn.cancel)
+        columns = adapter.predictions(reply, length, where)
+        outputs.append(_with_predictions(inputs.slice(start, length), columns, predictor, where))
+        progress.rows_done += length
+        progress.in_flight = len(in_flight)
+        _report(conn, progress)
+
+    try:
+        for start in range(0, sent.num_rows, batch_size):
+            batch = sent.slice(start, batch_size)
+            request = adapter.predict_request(batch)
+            while len(in_flight) >= concurrency:
+                collect()
+            in_flight.append((start, batch.num_rows, transport.submit(request, policy)))
+            progress.in_flight = len(in_flight)
+        while in_flight:
+            collect()
+    finally:
+        for _, _, future in in_flight:
+            future.cancel()
+    if not outputs:
+        return _with_predictions(inputs, {}, predictor, where)
+    return pa.concat_tables(outputs, promote_options="permissive")
+
+
+def _with_predictions(
+    rows: pa.Table, columns: Mapping[str, list[Any]], predictor: Predictor, where: str
+) -> pa.Table:
+    """Targets first, then extra outputs, then the inputs, targets typed by dtype_dict."""
+    dtypes = {k.lower(): v for k, v in predictor.dtype_dict.items()}
+    names, arrays = [], []
+    for target in predictor.targets:
+        dtype = dtypes.get(target.lower())
+        if target in columns:
+            array = to_arrow(columns[target], target, where)
+            if dtype:
+                array = types.coerce(array, dtype, what=f"{where}: prediction {target!r}")
+        else:
+            array = pa.nulls(rows.num_rows, types.ARROW_TYPES.get(dtype or "", None) or pa.string())
+        names.append(target)
+        arrays.append(array)
+    for name, values in columns.items():
+        if name not in predictor.targets:
+            names.append(name)
+            arrays.append(to_arrow(values, name, where))
+    taken = {n.lower() for n in names}
+    for name in rows.column_names:
+        if name.lower() not in taken:
+            names.append(name)
+            arrays.append(rows.column(name))
+    return pa.table(arrays, names=names)
+
+
+def _report(conn: Connection, progress: Progress) -> None:
+    if conn.on_progress is not None:
+        conn.on_progress(progress)
+
+
+# parameters ------------------------------------------------------------------------------------
+
+
+def bind_parameters(node: exp.Expression, params: Params) -> exp.Expression:
+    """Put bound values into the tree as literals: the plan splits the statement in several
+    DuckDB queries, which cannot share positional parameters."""
+    if not params:
+        return node
+    positional = list(params) if isinstance(params, Sequence) else []
+    named = params if isinstance(params, Mapping) else {}
+    counter = iter(range(len(positional)))
+
+    def value_of(placeholder: exp.Placeholder) -> exp.Expression:
+        key = placeholder.name
+        if not key:
+            index = next(counter, None)
+            if index is None:
+                raise Error("more ? placeholders than parameters")
+            return literal(positional[index])
+        if key.isdigit():
+            index = int(key) - 1
+            if not 0 <= index < len(positional):
+                raise Error(f"no value for parameter ${key}")
+            return literal(positional[index])
+        if key not in named:
+            raise Error(f"no value for parameter ${key}")
+        return literal(named[key])
+
+    return node.transform(
+        lambda n: value_of(n) if isinstance(n, exp.Placeholder) else n, copy=False
+    )
+
+
+def literal(value: Any) -> exp.Expression:
+    if value is None:
+        return exp.null()
+    if isinstance(value, bool):
+        return exp.true() if value else exp.false()
+    if isinstance(value, int | Decimal):
+        return exp.Literal.number(str(value))
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return exp.Literal.number(repr(value))
+        return exp.cast(exp.Literal.string(str(value)), "DOUBLE")
+    if isinstance(value, dt.datetime):
+        kind = "TIMESTAMPTZ" if value.tzinfo else "TIMESTAMP"
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), kind)
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+    if isinstance(value, dt.time):
+        return exp.cast(exp.Literal.string(value.isoformat()), "TIME")
+    if isinstance(value, bytes | bytearray | memoryview):
+        return exp.func("from_hex", exp.Literal.string(bytes(value).hex()))
+    return exp.Literal.string(str(value))

@@ -1,0 +1,186 @@
+"""What every JSON model format shares: Arrow → JSON bodies without Python row loops where the
+layout allows, reply checks, and turning a reply's predictions into named columns."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from byom_sql.errors import ModelProtocolError
+from byom_sql.models.transport import Reply
+
+JSON = "application/json"
+# MindsDB's names for the extra per-row outputs of a model
+EXTRA_NAMES = {"lower": "min", "upper": "max"}
+TARGET_KEYS = ("prediction", "predictions")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    raise TypeError(f"cannot send a {type(value).__name__} to a model as JSON")
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def column_values(column: pa.ChunkedArray | pa.Array) -> np.ndarray | list[Any]:
+    """A column ready for orjson: a numpy array (serialised in C) when numeric without nulls."""
+    kind = column.type
+    if column.null_count == 0 and (
+        pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+    ):
+        return column.to_numpy()
+    return column.to_pylist()
+
+
+def columns_json(table: pa.Table) -> bytes:
+    """`{"a": [..], "b": [..]}`: the cheapest layout to produce."""
+    return dumps({name: column_values(table.column(name)) for name in table.column_names})
+
+
+def records_json(table: pa.Table) -> bytes:
+    """`[{"a": .., "b": ..}, ..]`: what pandas' `to_json(orient="records")` gives."""
+    return dumps(table.to_pylist())
+
+
+def rows(table: pa.Table) -> list[tuple[Any, ...]]:
+    return list(zip(*(table.column(n).to_pylist() for n in table.column_names), strict=True))
+
+
+def parse_reply(reply: Reply, label: str) -> Any:
+    """The JSON of a successful reply, or an error naming the endpoint and what it said."""
+    if not 200 <= reply.status < 300:
+        raise ModelProtocolError(
+            f"{label}: {reply.url} answered HTTP {reply.status}: {error_text(reply)}"
+        )
+    try:
+        return orjson.loads(reply.body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(reply.body)  # MLflow writes bare NaN tokens, which orjson refuses
+    except ValueError:
+        raise ModelProtocolError(
+            f"{label}: {reply.url} answered HTTP {reply.status} with a body that is not JSON "
+            f"({reply.content_type or 'no content type'}): {_snippet(reply.body)}"
+        ) from None
+
+
+def error_text(reply: Reply) -> str:
+    """The endpoint's own words: a JSON message/detail/error field, else the trimmed text."""
+    try:
+        value = json.loads(reply.body)
+    except ValueError:
+        return _snippet(reply.body)
+    if isinstance(value, dict):
+        for key in ("message", "detail", "error", "error_message"):
+            if value.get(key):
+                return _snippet(str(value[key]).encode())
+    return _snippet(reply.body)
+
+
+def _snippet(body: bytes, limit: int = 300) -> str:
+    text = body.decode("utf-8", "replace")
+    text = re.sub(r"<[^>]+>", " ", text) if "<" in text else text
+    text = " ".join(text.split())
+    return (text[:limit] + "…") if len(text) > limit else (text or "(empty body)")
+
+
+def prediction_columns(
+    value: Any, targets: Sequence[str], rows: int, where: str
+) -> dict[str, list[Any]]:
+    """Columns named after the targets (and `<target>_<key>` for extra outputs) from any of
+    the shapes models answer with: a list of scalars, of lists, of dicts, or a dict of lists.
+    `where` names the predictor and URL in errors."""
+    if isinstance(value, dict):
+        return _from_mapping(value, targets, rows, where)
+    if not isinstance(value, list):
+        raise ModelProtocolError(f"{where}: expected a list of predictions, got {_kind(value)}")
+    _check_count(len(value), rows, where)
+    first = next((v for v in value if v is not None), None)
+    if isinstance(first, dict):
+        keys = list(dict.fromkeys(k for row in value if isinstance(row, dict) for k in row))
+        mapping = {
+            k: [row.get(k) if isinstance(row, dict) else None for row in value] for k in keys
+        }
+        return _from_mapping(mapping, targets, rows, where)
+    if isinstance(first, list) and len(targets) > 1:
+        if any(not isinstance(row, list) or len(row) != len(targets) for row in value):
+            raise ModelProtocolError(
+                f"{where}: each prediction should hold {len(targets)} values ({', '.join(targets)})"
+            )
+        return {t: [row[i] for row in value] for i, t in enumerate(targets)}
+    if len(targets) > 1:
+        raise ModelProtocolError(
+            f"{where}: the model returned one value per row but predicts {', '.join(targets)}"
+        )
+    return {targets[0]: value}
+
+
+def _from_mapping(
+    mapping: dict[str, Any], targets: Sequence[str], rows: int, where: str
+) -> dict[str, list[Any]]:
+    lists = {k: v for k, v in mapping.items() if isinstance(v, list)}
+    for key, values in lists.items():
+        if len(values) != rows:
+            raise ModelProtocolError(
+                f"{where}: returned {len(values)} values of {key!r} for {rows} rows"
+            )
+    by_lower = {k.lower(): k for k in lists}
+    found = {t: by_lower[t.lower()] for t in targets if t.lower() in by_lower}
+    missing = [t for t in targets if t not in found]
+    if missing and len(targets) == 1:
+        key = next((by_lower[k] for k in TARGET_KEYS if k in by_lower), None)
+        if key is None and len(lists) >= 1:
+            key = next(iter(lists))
+        if key is not None:
+            found[targets[0]] = key
+            missing = []
+    if missing:
+        raise ModelProtocolError(
+            f"{where}: the reply has no values for {', '.join(missing)} "
+            f"(keys: {', '.join(mapping) or 'none'})"
+        )
+    out: dict[str, list[Any]] = {}
+    for target, key in found.items():
+        nested = prediction_columns(lists[key], [target], rows, where)
+        out.update(nested)
+    used = set(found.values())
+    for key, values in lists.items():
+        if key not in used:
+            out[f"{targets[0]}_{EXTRA_NAMES.get(key.lower(), key)}"] = values
+    return out
+
+
+def _check_count(count: int, rows: int, where: str) -> None:
+    if count != rows:
+        raise ModelProtocolError(
+            f"{where}: returned {count} predictions for {rows} input rows",
+            hint="every input row needs exactly one prediction, in order",
+        )
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def to_arrow(values: list[Any], name: str, where: str) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    try:  # mixed kinds (1 and "a"): keep them, as text
+        return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise ModelProtocolError(f"{where}: cannot read the values of {name!r}: {exc}") from None

@@ -1,0 +1,64 @@
+"""MLflow's scoring server (`mlflow models serve`): POST …/invocations.
+
+MLflow 2 and 3 take `{"dataframe_split": {"columns": [..], "data": [[..]]}}` (or
+dataframe_records, inputs, instances) and answer `{"predictions": …}`; MLflow 1 took the bare
+pandas-split object with `Content-Type: application/json; format=pandas-split` and answered a
+bare list. Training happens outside: MLflow predictors have no train endpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pyarrow as pa
+
+from byom_sql.catalog import Predictor
+from byom_sql.models import codec
+from byom_sql.models.transport import Reply, Request
+
+
+class MLflow:
+    def __init__(self, predictor: Predictor, version: int):
+        options = predictor.options
+        self.predictor = predictor
+        self.url = options["url.predict"]
+        self.version = version
+        self.layout = options.get("request_format", "dataframe_split")
+        content_type = codec.JSON + ("; format=pandas-split" if version == 1 else "")
+        self.headers = {"Content-Type": content_type, **options.get("headers", {})}
+
+    def predict_request(self, table: pa.Table) -> Request:
+        return Request("POST", self.url, codec.dumps(self._body(table)), self.headers)
+
+    def _body(self, table: pa.Table) -> Any:
+        split = {"columns": table.column_names, "data": codec.rows(table)}
+        if self.version == 1:
+            return split
+        if self.layout == "inputs":
+            return {"inputs": {n: codec.column_values(table.column(n)) for n in table.column_names}}
+        if self.layout == "dataframe_records":
+            return {"dataframe_records": table.to_pylist()}
+        if self.layout == "instances":
+            return {"instances": table.to_pylist()}
+        return {"dataframe_split": split}
+
+    def predictions(self, reply: Reply, rows: int, where: str) -> dict[str, list[Any]]:
+        value = codec.parse_reply(reply, where)
+        if isinstance(value, dict) and "predictions" in value:
+            value = value["predictions"]
+        return codec.prediction_columns(value, self.predictor.targets, rows, where)
+
+
+def version_url(predict_url: str) -> str:
+    """GET /version beside /invocations tells the MLflow generation."""
+    parts = urlsplit(predict_url)
+    path = parts.path.rsplit("/", 1)[0] + "/version"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def parse_version(reply: Reply | None) -> int:
+    if reply is None or reply.status != 200:
+        return 2
+    text = reply.body.decode("utf-8", "replace").strip().strip('"')
+    return 1 if text.startswith("1.") else 2

@@ -1,0 +1,205 @@
+"""The USING options a predictor accepts: one table, one validator per option.
+
+`check_option` validates one key/value as written (the parser calls it so errors point at the
+key); `validate_predictor` checks the combination once all options are known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from byom_sql.errors import InvalidOption
+from byom_sql.types import known_dtypes, normalize_dtype
+
+FORMATS = {"mlflow": "mlflow", "ray_serve": "ray_serve", "ray_server": "ray_serve"}
+REQUEST_FORMATS = {
+    "mlflow": ("dataframe_split", "dataframe_records", "inputs", "instances"),
+    "ray_serve": ("records", "columns"),
+}
+HTTP_FORMATS = ("mlflow", "ray_serve")
+SECRET_OPTIONS = ("headers",)
+
+
+@dataclass(frozen=True)
+class Option:
+    check: Callable[[str, Any], Any]
+    doc: str
+
+
+def _string(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidOption(f"{key} must be a non-empty string, not {_show(value)}")
+    return value
+
+
+def _format(key: str, value: Any) -> str:
+    name = _string(key, value).lower()
+    if name not in FORMATS:
+        raise InvalidOption(
+            f"unknown format {value!r}; valid formats: {', '.join(sorted(set(FORMATS)))}"
+        )
+    return FORMATS[name]
+
+
+def _url(key: str, value: Any) -> str:
+    url = _string(key, value)
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise InvalidOption(f"{key} must be an http(s) URL, not {url!r}")
+    return url
+
+
+def _dtype_dict(key: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not value:
+        raise InvalidOption(f"{key} must be a JSON object of column: type, not {_show(value)}")
+    out: dict[str, str] = {}
+    for column, dtype in value.items():
+        name = normalize_dtype(dtype) if isinstance(dtype, str) else None
+        if name is None:
+            raise InvalidOption(
+                f"{key}: unknown type {dtype!r} for column {column!r}; "
+                f"known types: {', '.join(known_dtypes())}"
+            )
+        out[column] = name
+    return out
+
+
+def _positive_int(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidOption(f"{key} must be a positive integer, not {_show(value)}")
+    return value
+
+
+def _non_negative_int(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidOption(f"{key} must be an integer >= 0, not {_show(value)}")
+    return value
+
+
+def _seconds(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise InvalidOption(f"{key} must be a positive number of seconds, not {_show(value)}")
+    return float(value)
+
+
+def _headers(key: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise InvalidOption(f"{key} must be a JSON object of string: string")
+    return value
+
+
+def _request_format(key: str, value: Any) -> str:
+    name = _string(key, value).lower()
+    valid = sorted({v for values in REQUEST_FORMATS.values() for v in values})
+    if name not in valid:
+        raise InvalidOption(f"unknown {key} {value!r}; valid: {', '.join(valid)}")
+    return name
+
+
+def _mlflow_version(key: str, value: Any) -> str:
+    text = str(value).lower()
+    if text not in ("auto", "1", "2", "3"):
+        raise InvalidOption(f"{key} must be 1, 2, 3 or 'auto', not {_show(value)}")
+    return text
+
+
+OPTIONS: dict[str, Option] = {
+    "format": Option(_format, "wire format of the endpoint: mlflow, ray_serve (ray_server)"),
+    "url.predict": Option(_url, "URL answering predictions"),
+    "url.train": Option(_url, "URL that trains the model (ray_serve)"),
+    "dtype_dict": Option(_dtype_dict, "JSON object column -> type of every column the model uses"),
+    "batch_size": Option(_positive_int, "rows per request (default 10000)"),
+    "max_concurrency": Option(_positive_int, "requests in flight per query (default 2)"),
+    "timeout": Option(_seconds, "seconds to wait for one predict request (default 60)"),
+    "train_timeout": Option(_seconds, "seconds to wait for the train request (default 3600)"),
+    "retries": Option(_non_negative_int, "retries on connect errors, 429, 502-504 (default 3)"),
+    "headers": Option(_headers, "HTTP headers sent with every request (kept secret)"),
+    "request_format": Option(
+        _request_format,
+        "body layout: mlflow dataframe_split|dataframe_records|inputs|instances; "
+        "ray_serve records|columns",
+    ),
+    "mlflow_version": Option(
+        _mlflow_version, "MLflow server generation: 1, 2, 3 or auto (GET /version)"
+    ),
+}
+ALIASES = {"data_dtype": "dtype_dict"}
+
+
+def canonical_key(key: str) -> str:
+    key = key.lower()
+    return ALIASES.get(key, key)
+
+
+def check_key(key: str) -> str:
+    """The canonical name of an option key as written, or InvalidOption listing valid keys."""
+    name = canonical_key(key)
+    if name not in OPTIONS:
+        raise InvalidOption(
+            f"unknown USING option {key!r}; valid options: {', '.join(sorted(OPTIONS))}",
+            key=key,
+        )
+    return name
+
+
+def check_option(key: str, value: Any) -> tuple[str, Any]:
+    """Validate one option as written; returns the canonical key and the normalised value."""
+    name = check_key(key)
+    return name, OPTIONS[name].check(key, value)
+
+
+def check_options(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        name, checked = check_option(key, value)
+        if name in out:
+            raise InvalidOption(f"option {key!r} is given twice", key=name)
+        out[name] = checked
+    return out
+
+
+def validate_predictor(options: dict[str, Any], targets: list[str]) -> None:
+    """Checks that need all options at once: required keys, format-specific rules."""
+    fmt = options.get("format")
+    if fmt is None:
+        raise InvalidOption(
+            "USING format is required", hint="add format = 'mlflow' or format = 'ray_serve'"
+        )
+    if fmt in HTTP_FORMATS and "url.predict" not in options:
+        raise InvalidOption(f"USING url.predict is required for format {fmt!r}", key="format")
+    if fmt == "mlflow" and "url.train" in options:
+        raise InvalidOption(
+            "format 'mlflow' has no train endpoint: remove url.train",
+            hint="train and log the model with MLflow, then serve it with `mlflow models serve`",
+            key="url.train",
+        )
+    request_format = options.get("request_format")
+    if request_format and request_format not in REQUEST_FORMATS.get(fmt, ()):
+        raise InvalidOption(
+            f"request_format {request_format!r} does not apply to format {fmt!r}; valid: "
+            f"{', '.join(REQUEST_FORMATS.get(fmt, ()))}",
+            key="request_format",
+        )
+    dtypes = options.get("dtype_dict")
+    if dtypes:
+        missing = [t for t in targets if t not in dtypes]
+        if missing:
+            raise InvalidOption(
+                f"PREDICT column {missing[0]!r} is not in dtype_dict "
+                f"(columns there: {', '.join(dtypes)})",
+                key="dtype_dict",
+            )
+
+
+def public_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Options safe to show: secrets masked."""
+    return {k: ("***" if k in SECRET_OPTIONS else v) for k, v in options.items()}
+
+
+def _show(value: Any) -> str:
+    return "NULL" if value is None else repr(value)

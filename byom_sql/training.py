@@ -1,0 +1,92 @@
+"""Training: read the FROM data, hand it to the train endpoint, record the outcome.
+
+The predictor row exists (status `training`) before the endpoint is called, so other sessions
+see the state; it ends `complete`, or `error` with the endpoint's message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+from sqlglot import exp
+
+from byom_sql import databases
+from byom_sql.catalog import Predictor
+from byom_sql.dialect import to_sql
+from byom_sql.errors import Error, UndefinedColumn
+from byom_sql.models import trainer_for
+from byom_sql.models.transport import Policy
+
+if TYPE_CHECKING:
+    from byom_sql.engine import Connection
+
+
+@dataclass(frozen=True)
+class Source:
+    """Training data: DuckDB SQL, or a raw query in an attached database's own dialect."""
+
+    database: str | None
+    text: str
+
+    @classmethod
+    def of(cls, node: exp.Expression) -> Source | None:
+        if node.args.get("database"):
+            return cls(node.args["database"].name, node.args["raw_query"].this)
+        if node.args.get("query"):
+            return cls(None, to_sql(node.args["query"]))
+        return None
+
+    @classmethod
+    def stored(cls, predictor: Predictor) -> Source | None:
+        if predictor.from_query is None:
+            return None
+        return cls(predictor.from_database, predictor.from_query)
+
+
+def train(conn: Connection, predictor: Predictor, source: Source) -> Predictor:
+    catalog = conn.engine.catalog
+    try:
+        data = _fetch(conn, source)
+        _check_targets(predictor, data)
+        if predictor.options.get("url.train"):
+            _call_train_endpoint(conn, predictor, data)
+    except Error as error:
+        catalog.set_status(predictor, "error", error=error.message)
+        error.hint = error.hint or (
+            f"predictor {predictor.name} is saved with status 'error'; fix the cause and "
+            f"RETRAIN {predictor.name}"
+        )
+        raise
+    return catalog.set_status(
+        predictor, "complete", columns=data.column_names, training_rows=data.num_rows
+    )
+
+
+def _fetch(conn: Connection, source: Source) -> pa.Table:
+    if source.database is None:
+        return conn.query_arrow(source.text)
+    return conn.query_arrow(databases.raw_query_sql(conn, source.database, source.text))
+
+
+def _check_targets(predictor: Predictor, data: pa.Table) -> None:
+    present = {c.lower() for c in data.column_names}
+    missing = [t for t in predictor.targets if t.lower() not in present]
+    if missing:
+        raise UndefinedColumn(
+            f"the training data has no column {missing[0]!r} to predict "
+            f"(it has {', '.join(data.column_names)})"
+        )
+
+
+def _call_train_endpoint(conn: Connection, predictor: Predictor, data: pa.Table) -> None:
+    trainer = trainer_for(predictor)
+    config = conn.engine.config
+    policy = Policy(
+        timeout=predictor.options.get("train_timeout", config.train_timeout),
+        retries=predictor.options.get("retries", config.retries),
+        label=f"predictor {predictor.name}",
+    )
+    reply = conn.engine.transport.call(trainer.train_request(data), policy, conn.cancel)
+    trainer.check_trained(reply, f"predictor {predictor.name} ({trainer.train_url})")
