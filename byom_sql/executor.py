@@ -28,7 +28,7 @@ from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import Error, UndefinedObject
 from byom_sql.models import adapter_for
 from byom_sql.models.codec import to_arrow
-from byom_sql.models.transport import Policy, Reply, wait
+from byom_sql.models.transport import Policy, wait
 from byom_sql.result import Result, command_of, returns_rows
 
 if TYPE_CHECKING:
@@ -225,18 +225,16 @@ def _options(conn: Connection, predictor: Predictor) -> tuple[int, int, Policy]:
 def _score(conn: Connection, predictor: Predictor, inputs: pa.Table, sent: pa.Table) -> pa.Table:
     batch_size, concurrency, policy = _options(conn, predictor)
     adapter = adapter_for(predictor, conn.engine.transport)
-    transport = conn.engine.transport
-    where = f"predictor {predictor.name} ({getattr(adapter, 'url', '')})"
+    where = adapter.where
     progress = Progress(predictor.name, inputs.num_rows)
-    in_flight: collections.deque[tuple[int, int, concurrent.futures.Future[Reply]]] = (
+    in_flight: collections.deque[tuple[int, int, concurrent.futures.Future[Any]]] = (
         collections.deque()
     )
     outputs: list[pa.Table] = []
 
     def collect() -> None:
         start, length, future = in_flight.popleft()
-        reply = wait(future, conn.cancel)
-        columns = adapter.predictions(reply, length, where)
+        columns = adapter.predictions(wait(future, conn.cancel), length)
         outputs.append(_with_predictions(inputs.slice(start, length), columns, predictor, where))
         progress.rows_done += length
         progress.in_flight = len(in_flight)
@@ -245,10 +243,10 @@ def _score(conn: Connection, predictor: Predictor, inputs: pa.Table, sent: pa.Ta
     try:
         for start in range(0, sent.num_rows, batch_size):
             batch = sent.slice(start, batch_size)
-            request = adapter.predict_request(batch)
+            prepared = adapter.prepare(batch)
             while len(in_flight) >= concurrency:
                 collect()
-            in_flight.append((start, batch.num_rows, transport.submit(request, policy)))
+            in_flight.append((start, batch.num_rows, adapter.send(prepared, policy)))
             progress.in_flight = len(in_flight)
         while in_flight:
             collect()

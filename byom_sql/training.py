@@ -81,7 +81,7 @@ def _check_targets(predictor: Predictor, data: pa.Table) -> None:
 
 
 def _call_train_endpoint(conn: Connection, predictor: Predictor, data: pa.Table) -> None:
-    trainer = trainer_for(predictor)
+    trainer = trainer_for(predictor, conn.engine.transport)
     config = conn.engine.config
     policy = Policy(
         timeout=predictor.options.get("train_timeout", config.train_timeout),
@@ -89,4 +89,4 @@ def _call_train_endpoint(conn: Connection, predictor: Predictor, data: pa.Table)
         label=f"predictor {predictor.name}",
     )
     reply = conn.engine.transport.call(trainer.train_request(data), policy, conn.cancel)
-    trainer.check_trained(reply, f"predictor {predictor.name} ({trainer.train_url})")
+    trainer.check_trained(reply)

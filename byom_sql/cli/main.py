@@ -21,19 +21,19 @@ from byom_sql.engine import Connection, Engine, EngineConfig
 from byom_sql.errors import Error, SqlSyntaxError, caret, line_and_column
 from byom_sql.result import Result
 
-# subcommand name → (add its arguments, run it); other modules register theirs here
-SUBCOMMANDS: dict[
-    str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
-] = {}
+Run = Callable[[argparse.Namespace], int]
+AddArguments = Callable[[argparse.ArgumentParser], None]
+
+# name → (help, add its arguments, run it); filled by the modules in SUBCOMMAND_MODULES
+SUBCOMMANDS: dict[str, tuple[str, AddArguments, Run]] = {}
+SUBCOMMAND_MODULES: tuple[str, ...] = ()
 
 
-def subcommand(
-    name: str, help_text: str
-) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
-    """Register `byom-sql <name>`; the function's `arguments` attribute adds its options."""
+def subcommand(name: str, help_text: str, arguments: AddArguments) -> Callable[[Run], Run]:
+    """Register `byom-sql <name>`: `arguments` adds its options, the function runs it."""
 
-    def register(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-        SUBCOMMANDS[name] = (help_text, getattr(run, "arguments", lambda p: None), run)
+    def register(run: Run) -> Run:
+        SUBCOMMANDS[name] = (help_text, arguments, run)
         return run
 
     return register
@@ -181,15 +181,11 @@ def _read(path: str) -> str:
 
 
 def _load_subcommands() -> None:
-    """Import the modules that register subcommands (kept lazy: start-up stays fast)."""
+    """Import the modules that register subcommands."""
     import importlib
 
-    for module in ("byom_sql.cli.commands",):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    for module in SUBCOMMAND_MODULES:
+        importlib.import_module(module)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""Model wire formats. Each adapter is pure: Arrow rows → Request, Reply → columns; the
-transport does the I/O. `adapter_for` picks one by the predictor's format."""
+"""Model formats. An adapter turns a batch of input rows into a pending call and its outcome
+into columns; HTTP formats are pure encoders and decoders over the
+shared transport. `adapter_for` picks one by the predictor's format."""
 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -12,12 +14,18 @@ from byom_sql.catalog import Predictor
 from byom_sql.errors import FeatureNotSupported, ModelError
 from byom_sql.models import mlflow
 from byom_sql.models.ray_serve import RayServe
-from byom_sql.models.transport import Policy, Reply, Request, Transport
+from byom_sql.models.transport import Policy, Request, Transport
 
 
 class Adapter(Protocol):
-    def predict_request(self, table: pa.Table) -> Request: ...
-    def predictions(self, reply: Reply, rows: int, where: str) -> dict[str, list[Any]]: ...
+    """`prepare` encodes (in the query's thread, while earlier calls are in flight), `send`
+    starts the call, `predictions` decodes its outcome."""
+
+    where: str  # names the predictor and endpoint in errors
+
+    def prepare(self, batch: pa.Table) -> Any: ...
+    def send(self, prepared: Any, policy: Policy) -> Future[Any]: ...
+    def predictions(self, outcome: Any, rows: int) -> dict[str, list[Any]]: ...
 
 
 _mlflow_versions: dict[str, int] = {}
@@ -26,18 +34,18 @@ _lock = threading.Lock()
 
 def adapter_for(predictor: Predictor, transport: Transport) -> Adapter:
     if predictor.format == "ray_serve":
-        return RayServe(predictor)
+        return RayServe(predictor, transport)
     if predictor.format == "mlflow":
-        return mlflow.MLflow(predictor, _mlflow_version(predictor, transport))
+        return mlflow.MLflow(predictor, transport, _mlflow_version(predictor, transport))
     raise FeatureNotSupported(f"predictor {predictor.name}: unknown format {predictor.format!r}")
 
 
-def trainer_for(predictor: Predictor) -> RayServe:
+def trainer_for(predictor: Predictor, transport: Transport) -> RayServe:
     if predictor.format != "ray_serve":
         raise FeatureNotSupported(
             f"predictor {predictor.name}: format {predictor.format!r} has no train endpoint"
         )
-    return RayServe(predictor)
+    return RayServe(predictor, transport)
 
 
 def _mlflow_version(predictor: Predictor, transport: Transport) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from concurrent.futures import Future
 from decimal import Decimal
 from typing import Any
 
@@ -13,13 +14,33 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from byom_sql.catalog import Predictor
 from byom_sql.errors import ModelProtocolError
-from byom_sql.models.transport import Reply
+from byom_sql.models.transport import Policy, Reply, Request, Transport
 
 JSON = "application/json"
 # MindsDB's names for the extra per-row outputs of a model
 EXTRA_NAMES = {"lower": "min", "upper": "max"}
 TARGET_KEYS = ("prediction", "predictions")
+
+
+class HttpAdapter:
+    """What the HTTP formats share: encode a batch, hand it to the transport."""
+
+    def __init__(self, predictor: Predictor, transport: Transport):
+        self.predictor = predictor
+        self.transport = transport
+        self.url: str = predictor.options["url.predict"]
+        self.where = f"predictor {predictor.name} ({self.url})"
+
+    def predict_request(self, table: pa.Table) -> Request:
+        raise NotImplementedError
+
+    def prepare(self, batch: pa.Table) -> Request:
+        return self.predict_request(batch)
+
+    def send(self, prepared: Request, policy: Policy) -> Future[Reply]:
+        return self.transport.submit(prepared, policy)
 
 
 def _default(value: Any) -> Any:

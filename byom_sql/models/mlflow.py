@@ -15,14 +15,13 @@ import pyarrow as pa
 
 from byom_sql.catalog import Predictor
 from byom_sql.models import codec
-from byom_sql.models.transport import Reply, Request
+from byom_sql.models.transport import Reply, Request, Transport
 
 
-class MLflow:
-    def __init__(self, predictor: Predictor, version: int):
+class MLflow(codec.HttpAdapter):
+    def __init__(self, predictor: Predictor, transport: Transport, version: int):
+        super().__init__(predictor, transport)
         options = predictor.options
-        self.predictor = predictor
-        self.url = options["url.predict"]
         self.version = version
         self.layout = options.get("request_format", "dataframe_split")
         content_type = codec.JSON + ("; format=pandas-split" if version == 1 else "")
@@ -43,11 +42,11 @@ class MLflow:
             return {"instances": table.to_pylist()}
         return {"dataframe_split": split}
 
-    def predictions(self, reply: Reply, rows: int, where: str) -> dict[str, list[Any]]:
-        value = codec.parse_reply(reply, where)
+    def predictions(self, reply: Reply, rows: int) -> dict[str, list[Any]]:
+        value = codec.parse_reply(reply, self.where)
         if isinstance(value, dict) and "predictions" in value:
             value = value["predictions"]
-        return codec.prediction_columns(value, self.predictor.targets, rows, where)
+        return codec.prediction_columns(value, self.predictor.targets, rows, self.where)
 
 
 def version_url(predict_url: str) -> str:

@@ -14,14 +14,13 @@ import pyarrow as pa
 from byom_sql.catalog import Predictor
 from byom_sql.errors import ModelProtocolError
 from byom_sql.models import codec
-from byom_sql.models.transport import Reply, Request
+from byom_sql.models.transport import Reply, Request, Transport
 
 
-class RayServe:
-    def __init__(self, predictor: Predictor):
+class RayServe(codec.HttpAdapter):
+    def __init__(self, predictor: Predictor, transport: Transport):
+        super().__init__(predictor, transport)
         options = predictor.options
-        self.predictor = predictor
-        self.url = options["url.predict"]
         self.train_url = options.get("url.train")
         self.orient = options.get("request_format", "records")
         self.headers = {"Content-Type": codec.JSON, **options.get("headers", {})}
@@ -33,7 +32,8 @@ class RayServe:
     def predict_request(self, table: pa.Table) -> Request:
         return Request("POST", self.url, self._frame(table), self.headers)
 
-    def predictions(self, reply: Reply, rows: int, where: str) -> dict[str, list[Any]]:
+    def predictions(self, reply: Reply, rows: int) -> dict[str, list[Any]]:
+        where = self.where
         value = codec.parse_reply(reply, where)
         if not isinstance(value, dict) or "prediction" not in value:
             raise ModelProtocolError(
@@ -52,7 +52,8 @@ class RayServe:
         )
         return Request("POST", self.train_url, body, self.headers)
 
-    def check_trained(self, reply: Reply, where: str) -> None:
+    def check_trained(self, reply: Reply) -> None:
+        where = f"predictor {self.predictor.name} ({self.train_url})"
         value = codec.parse_reply(reply, where)
         status = value.get("status") if isinstance(value, dict) else None
         if status != "ok":

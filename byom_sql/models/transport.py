@@ -16,11 +16,13 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import httpx
 
 from byom_sql.errors import ModelProtocolError, ModelUnavailable, QueryCanceled
 
+T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MAX_BACKOFF = 10.0
 
@@ -129,7 +131,7 @@ class Transport:
         raise AssertionError("unreachable")
 
 
-def wait(future: concurrent.futures.Future[Reply], cancelled: threading.Event | None) -> Reply:
+def wait(future: concurrent.futures.Future[T], cancelled: threading.Event | None) -> T:
     """The future's result, polling `cancelled` so a query can be interrupted mid-call."""
     while True:
         try:
