@@ -35,7 +35,9 @@ def execute(conn: Connection, node: exp.Expression, params: Params = None) -> Re
         return drop_predictor(conn, node)
     if isinstance(node, nodes.DescribePredictor):
         project, name = _name(node.this)
-        return describe(conn.engine.catalog.require(name, project))
+        # resolve_predictor understands versions (byom.2); require() names the missing one
+        found = resolve_predictor(conn, node.this)
+        return describe(found or conn.engine.catalog.require(name, project))
     if isinstance(node, exp.Describe):
         predictor = _described_predictor(conn, node)
         assert predictor is not None

@@ -49,14 +49,17 @@ class Error(Exception):
 
 
 class SqlSyntaxError(Error, code="42601"):
-    def __init__(self, message: str, *, sql: str = "", position: int = 0) -> None:
-        super().__init__(message, position=position)
+    def __init__(
+        self, message: str, *, sql: str = "", position: int = 0, hint: str | None = None
+    ) -> None:
+        super().__init__(message, position=position, hint=hint)
         self.sql = sql
         self.line, self.column = line_and_column(sql, position)
 
     def __str__(self) -> str:
         where = f"at line {self.line}, column {self.column}"
-        return f"{self.message} {where}\n{caret(self.sql, self.position or 0)}"
+        text = f"{self.message} {where}\n{caret(self.sql, self.position or 0)}"
+        return text if not self.hint else f"{text}\nHINT: {self.hint}"
 
 
 class InvalidOption(Error, code="22023"):

@@ -6,6 +6,7 @@ key); `validate_predictor` checks the combination once all options are known.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -89,7 +90,7 @@ def _headers(key: str, value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
-        raise InvalidOption(f"{key} must be a JSON object of string: string")
+        raise InvalidOption(f"{key} must be a JSON object of string: string")  # secret: no echo
     return value
 
 
@@ -158,9 +159,16 @@ def check_options(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
     for key, value in pairs:
         name, checked = check_option(key, value)
         if name in out:
-            raise InvalidOption(f"option {key!r} is given twice", key=name)
+            raise given_twice(key)
         out[name] = checked
     return out
+
+
+def given_twice(key: str) -> InvalidOption:
+    name = canonical_key(key)
+    names = sorted({name, *(alias for alias, to in ALIASES.items() if to == name)})
+    same = f" ({' and '.join(names)} are the same option)" if len(names) > 1 else ""
+    return InvalidOption(f"option {key!r} is given twice{same}: keep one", key=name)
 
 
 def validate_predictor(options: dict[str, Any], targets: list[str]) -> None:
@@ -202,4 +210,11 @@ def public_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _show(value: Any) -> str:
-    return "NULL" if value is None else repr(value)
+    """A value as the user wrote it in SQL."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return json.dumps(value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlglot import exp, tokens
+from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
@@ -109,24 +109,52 @@ def _syntax_error(sql: str, error: ParseError) -> SqlSyntaxError:
     position = detail.get("start")
     if position is None:
         position = _offset(sql, detail.get("line") or 1, detail.get("col") or 1)
-    return SqlSyntaxError(message, sql=sql, position=min(position, len(sql)))
+    return SqlSyntaxError(
+        message, sql=sql, position=min(position, len(sql)), hint=detail.get("hint")
+    )
+
+
+_CLOSERS = {"'": "'", '"': '"', "`": "`", "$$": "$$", "/*": "*/", "--": "\n"}
+_UNTERMINATED = {
+    "'": "Unterminated string: add the closing '",
+    '"': 'Unterminated quoted name: add the closing "',
+    "`": "Unterminated quoted name: add the closing `",
+    "$$": "Unterminated $$ string: add the closing $$",
+    "/*": "Unterminated comment: add the closing */",
+}
 
 
 def _token_error(sql: str, error: TokenError) -> SqlSyntaxError:
-    # sqlglot's tokenizer reports little: find an unterminated quote ourselves
-    for quote, what in (("'", "string"), ('"', "identifier"), ("`", "identifier")):
-        position = _unterminated(sql, quote)
-        if position is not None:
-            return SqlSyntaxError(f"Unterminated {what}", sql=sql, position=position)
-    return SqlSyntaxError(f"Cannot read the statement: {error}", sql=sql, position=0)
+    # sqlglot's tokenizer does not say where it failed: find the quote that never closes
+    unclosed = _unclosed(sql)
+    if unclosed is None:
+        return SqlSyntaxError(f"Cannot read the statement: {error}", sql=sql, position=0)
+    opener, position = unclosed
+    hint = None
+    if opener == "'" and "\\'" in sql:
+        hint = "a quote inside a string is written twice ('it''s'); a backslash does not escape it"
+    return SqlSyntaxError(_UNTERMINATED[opener], sql=sql, position=position, hint=hint)
 
 
-def _unterminated(sql: str, quote: str) -> int | None:
-    try:
-        tokens.Tokenizer().tokenize(sql.replace(quote, " "))
-    except TokenError:
-        return None
-    return sql.rfind(quote) if sql.count(quote) % 2 else None
+def _unclosed(sql: str) -> tuple[str, int] | None:
+    """The quote or comment opened and never closed, and its offset (DuckDB's rules: quotes
+    are escaped by doubling them, backslashes are plain characters)."""
+    i = 0
+    while i < len(sql):
+        opener = next((o for o in _CLOSERS if sql.startswith(o, i)), None)
+        if opener is None:
+            i += 1
+            continue
+        closer, end = _CLOSERS[opener], i + len(opener) - 1
+        while True:
+            end = sql.find(closer, end + 1)
+            if end < 0:
+                return None if opener == "--" else (opener, i)
+            if opener not in "'\"`" or not sql.startswith(closer, end + 1):
+                break
+            end += 1  # a doubled quote stands for itself
+        i = end + len(closer)
+    return None
 
 
 def _offset(sql: str, line: int, col: int) -> int:

@@ -12,7 +12,10 @@ def _source(gen: DuckDBGenerator, node: exp.Expression) -> str:
     if node.args.get("query"):
         return f" FROM ({gen.sql(node, 'query')})"
     if node.args.get("database"):
-        return f" FROM {gen.sql(node, 'database')} ({node.args['raw_query'].this})"
+        raw = node.args["raw_query"].this
+        # a -- comment on the raw query's last line would swallow the closing parenthesis
+        end = "\n" if "--" in raw.rsplit("\n", 1)[-1] else ""
+        return f" FROM {gen.sql(node, 'database')} ({raw}{end})"
     return ""
 
 

@@ -1,0 +1,1 @@
+CREATE DATABASE mydb WITH PARAMETERS = {"host": "127.0.0.1"};

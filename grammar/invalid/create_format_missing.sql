@@ -1,0 +1,4 @@
+CREATE PREDICTOR byom
+PREDICT y
+USING
+    url.predict = 'http://127.0.0.1:5000/invocations';

@@ -1,0 +1,1 @@
+CREATE PREDICTOR byom PREDICT a, USING format = 'mlflow';

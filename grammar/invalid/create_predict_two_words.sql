@@ -1,0 +1,1 @@
+CREATE PREDICTOR byom PREDICT rental price USING format = 'mlflow', url.predict = 'http://127.0.0.1:5000/invocations';

@@ -1,0 +1,2 @@
+CREATE PREDICTOR byom FROM (SELECT * FROM home_rentals
+PREDICT y USING format = 'ray_serve', url.train = 'http://127.0.0.1:8000/train', url.predict = 'http://127.0.0.1:8000/predict';

@@ -1,0 +1,1 @@
+DESCRIBE MODEL a.b.c.d;

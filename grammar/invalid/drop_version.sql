@@ -1,0 +1,1 @@
+DROP MODEL byom.2;

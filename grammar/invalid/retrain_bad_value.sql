@@ -1,0 +1,2 @@
+RETRAIN MODEL byom
+USING url.train = 'not a url';

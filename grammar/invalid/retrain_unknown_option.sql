@@ -1,0 +1,1 @@
+RETRAIN byom USING batch = 10;

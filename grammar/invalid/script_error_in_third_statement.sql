@@ -1,0 +1,5 @@
+SELECT 1;
+SHOW MODELS;
+CREATE PREDICTOR byom
+PREDICT y
+USING format = 'mlflow', url.predict = 'http://127.0.0.1:5000/invocations', timeout = -3;

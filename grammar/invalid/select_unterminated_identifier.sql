@@ -1,0 +1,1 @@
+SELECT "rental_price FROM byom;

@@ -1,0 +1,1 @@
+CREATE DATABASE files_db ENGINE 'files';

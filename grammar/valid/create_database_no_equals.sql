@@ -1,0 +1,1 @@
+CREATE DATABASE pg ENGINE 'postgres' PARAMETERS {"host": "127.0.0.1", "user": "postgres"};

@@ -1,0 +1,1 @@
+CREATE PREDICTOR p PREDICT label USING format = 'mlflow', url.predict = 'http://127.0.0.1:5000/invocations', dtype_dict = {"n": "INT", "s": "varchar", "when": "timestamp", "label": "category", "ok": "bool"};

@@ -1,0 +1,1 @@
+CREATE PREDICTOR p PREDICT a USING format = 'mlflow', url.predict = 'http://127.0.0.1:5000/invocations', dtype_dict = {"a": "integer", "b": "float", "c": "quantity", "d": "binary", "e": "categorical", "f": "tags", "g": "date", "h": "datetime", "i": "text", "j": "short_text", "k": "rich_text", "l": "boolean", "m": "num_array", "n": "cat_array"};

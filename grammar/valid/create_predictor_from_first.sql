@@ -1,0 +1,1 @@
+CREATE PREDICTOR p FROM (FROM home_rentals SELECT initial_price, rental_price) PREDICT rental_price USING format = 'ray_serve', url.train = 'http://127.0.0.1:8000/train', url.predict = 'http://127.0.0.1:8000/predict';

@@ -1,0 +1,1 @@
+CREATE PREDICTOR p FROM (SELECT a, y FROM t1 UNION ALL SELECT a, y FROM t2) PREDICT y USING format = 'ray_serve', url.train = 'http://127.0.0.1:8000/train', url.predict = 'http://127.0.0.1:8000/predict';

@@ -1,0 +1,2 @@
+CREATE PREDICTOR p PREDICT y USING format='mlflow',url.predict = 'http://127.0.0.1:5000/invocations',dtype_dict={ "y" :"integer" ,
+    "x": "text"} ,headers={};

@@ -1,0 +1,1 @@
+CREATE PREDICTOR p FROM mysql_db (SELECT `a`, IFNULL(b, 0) AS b FROM t LIMIT 5, 10) PREDICT b USING format = 'ray_serve', url.train = 'http://127.0.0.1:8000/train', url.predict = 'http://127.0.0.1:8000/predict';

@@ -1,0 +1,1 @@
+DESCRIBE MODEL byom.2;

@@ -1,0 +1,1 @@
+DESCRIBE mindsdb.byom.2;

@@ -1,0 +1,1 @@
+DROP PREDICTOR IF EXISTS "my project"."House Price";

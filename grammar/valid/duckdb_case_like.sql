@@ -1,0 +1,1 @@
+SELECT CASE WHEN a LIKE 'x%' THEN 'x' WHEN b ILIKE '%y' THEN 'y' ELSE 'z' END FROM t;

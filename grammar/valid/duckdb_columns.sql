@@ -1,0 +1,1 @@
+SELECT COLUMNS('price_.*') FROM t;

@@ -1,0 +1,1 @@
+COPY (SELECT * FROM t) TO 'out.parquet' (FORMAT parquet);

@@ -1,0 +1,1 @@
+CREATE MACRO add(a, b) AS a + b;

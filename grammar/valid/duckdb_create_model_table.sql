@@ -1,0 +1,1 @@
+CREATE TABLE model (predictor VARCHAR, models INTEGER);

@@ -1,0 +1,1 @@
+SELECT date_trunc('month', ts) AS m FROM t WHERE ts BETWEEN DATE '2024-01-01' AND DATE '2024-12-31';

@@ -1,0 +1,1 @@
+FROM home_rentals;

@@ -1,0 +1,1 @@
+SELECT a, count(*) FILTER (WHERE b > 1) AS n FROM t GROUP BY ALL ORDER BY ALL;

@@ -1,0 +1,1 @@
+SELECT * FROM t1 JOIN t2 USING (a) LEFT JOIN t3 ON t2.b = t3.b;

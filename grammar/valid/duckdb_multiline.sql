@@ -1,0 +1,7 @@
+SELECT
+    a,
+    b -- trailing comment
+FROM
+    t
+WHERE
+    a > 1;

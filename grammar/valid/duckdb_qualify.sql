@@ -1,0 +1,1 @@
+SELECT a FROM t QUALIFY row_number() OVER (PARTITION BY b ORDER BY c DESC) = 1;

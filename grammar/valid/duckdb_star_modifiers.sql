@@ -1,0 +1,1 @@
+SELECT * EXCLUDE (a) REPLACE (b + 1 AS b) FROM t;

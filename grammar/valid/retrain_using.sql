@@ -1,0 +1,1 @@
+RETRAIN byom USING timeout = 30, retries = 5;

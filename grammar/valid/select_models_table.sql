@@ -1,0 +1,1 @@
+SELECT name, status, error FROM mindsdb.models WHERE status = 'error';

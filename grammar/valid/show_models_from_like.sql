@@ -1,0 +1,1 @@
+SHOW MODELS FROM mindsdb LIKE '%rent_l%';

@@ -1,0 +1,1 @@
+SHOW MODELS WHERE status = 'error' OR version > 1;

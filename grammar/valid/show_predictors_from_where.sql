@@ -1,0 +1,1 @@
+SHOW PREDICTORS FROM mindsdb WHERE name LIKE 'b%' AND format = 'mlflow';
