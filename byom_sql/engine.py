@@ -144,7 +144,7 @@ class Connection:
             description = self.cursor.description
             command = command_of(node, sql)
             if returns_rows(node, description):
-                reader = self.cursor.fetch_record_batch(ROWS_PER_BATCH)
+                reader = self.cursor.to_arrow_reader(ROWS_PER_BATCH)
                 return Result(command, reader=reader, on_close=reader.close)
             row = self.cursor.fetchone() if description else None
         count = row[0] if row and isinstance(row[0], int) else None

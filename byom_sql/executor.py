@@ -159,7 +159,7 @@ def run_query(conn: Connection, node: exp.Expression, params: Params) -> Result:
         with duckdb_errors(final):
             conn.cursor.execute(final)
             if returns_rows(node, conn.cursor.description):
-                reader = conn.cursor.fetch_record_batch(conn.engine.config.batch_size)
+                reader = conn.cursor.to_arrow_reader(conn.engine.config.batch_size)
 
                 def close() -> None:
                     reader.close()
@@ -187,7 +187,7 @@ def predict(conn: Connection, step: planner.Predict) -> pa.Table:
             hint=f"RETRAIN {predictor.name} once the model endpoint works",
         )
     with duckdb_errors(step.input_sql):
-        inputs = conn.cursor.execute(step.input_sql).fetch_arrow_table()
+        inputs = conn.cursor.execute(step.input_sql).to_arrow_table()
     sent = _typed_inputs(inputs, predictor, step.features)
     if step.typed_features:
         inputs = sent
@@ -304,7 +304,7 @@ def bind_parameters(node: exp.Expression, params: Params) -> exp.Expression:
     counter = iter(range(len(positional)))
 
     def value_of(placeholder: exp.Placeholder) -> exp.Expression:
-        key = placeholder.name
+        key = str(placeholder.args.get("this") or "")
         if not key:
             index = next(counter, None)
             if index is None:
