@@ -109,8 +109,8 @@ def test_unqualified_columns_are_qualified_and_or_is_relaxed() -> None:
     )
     assert final.startswith(
         "SELECT home_rentals.location, byom.number_of_rooms_confidence FROM home_rentals, "
-        "__byom_pred_q_0 AS byom WHERE (home_rentals.rental_price > 1 AND "
-        "byom.number_of_rooms_confidence > 2) OR home_rentals.initial_price < 5 AND"
+        "__byom_pred_q_0 AS byom WHERE ((home_rentals.rental_price > 1 AND "
+        "byom.number_of_rooms_confidence > 2) OR home_rentals.initial_price < 5) AND"
     )
 
 
