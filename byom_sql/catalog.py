@@ -255,6 +255,12 @@ class Catalog:
                 self._reload()
 
     def _reload(self) -> None:
+        try:
+            self._load()
+        except duckdb.CatalogException:  # a read-only file byom_sql never wrote to
+            self._predictors, self._databases = {}, {}
+
+    def _load(self) -> None:
         rows = self._cursor.execute(
             "SELECT project, name, version, targets, format, options, columns, from_database, "
             "from_query, status, error, training_rows, active, created_at, updated_at "

@@ -17,6 +17,30 @@ from tests.model_server import ModelServer
 TABLE = pa.table({"a": [1, 2], "b": [0.5, None], "c": ["x", "y"], "d": [dt.date(2024, 1, 2), None]})
 
 
+@pytest.mark.parametrize(
+    "table",
+    [
+        pa.table({"a": [1, 2, 3], "b": [0.5, 1.0, 1e20], "c": [True, False, True]}),
+        pa.table({"a": list(range(100))}).slice(40, 7),
+        pa.concat_tables([pa.table({"a": [1]}), pa.table({"a": [2]})]),
+        pa.table({"a": [1.0, float("nan")]}),
+        pa.table({"a": [1, None]}),
+        pa.table({'weird "name': [1]}),
+    ],
+    ids=["mixed-numeric", "sliced", "chunked", "nan", "null", "quoted-name"],
+)
+def test_records_json_matches_the_generic_encoder(table: pa.Table) -> None:
+    fast = json.loads(codec.records_json(table))
+    expected = [{k: (None if v != v else v) for k, v in row.items()} for row in table.to_pylist()]
+    assert fast == expected
+    assert all(
+        type(x) is type(y)
+        for r, e in zip(fast, expected, strict=True)
+        for x, y in zip(r.values(), e.values(), strict=True)
+        if y is not None
+    )
+
+
 def test_json_layouts_from_arrow() -> None:
     assert json.loads(codec.columns_json(TABLE)) == {
         "a": [1, 2],
