@@ -312,3 +312,17 @@ def test_progress_is_reported(rentals: byom_sql.Connection) -> None:
     rentals.on_progress = lambda p: seen.append((p.rows_done, p.rows_total))
     rentals.sql("SELECT count(*) FROM home_rentals t JOIN byom p").fetchall()
     assert seen and seen[-1][0] == seen[-1][1] > 0
+
+
+def test_or_of_constant_groups(rentals: byom_sql.Connection, model_server: ModelServer) -> None:
+    rows = rentals.sql(
+        "SELECT initial_price, rental_price, number_of_rooms FROM byom "
+        "WHERE (initial_price = 1 AND rental_price = 2) OR (initial_price = 10 AND "
+        "rental_price IN (20, 30)) ORDER BY 1, 2"
+    ).fetchall()
+    assert rows == [(1, 2, 3.0), (10, 20, 30.0), (10, 30, 40.0)]
+    assert model_server.rows_received() == 3
+    with pytest.raises(byom_sql.UndefinedColumn, match="needs a value for rental_price"):
+        rentals.sql(
+            "SELECT * FROM byom WHERE (initial_price = 1 AND rental_price = 2) OR initial_price = 3"
+        )
