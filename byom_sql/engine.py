@@ -25,7 +25,7 @@ from byom_sql import databases, ddl, executor
 from byom_sql.catalog import Catalog
 from byom_sql.dialect import Statement, parse
 from byom_sql.duckdb_errors import duckdb_errors
-from byom_sql.errors import Error
+from byom_sql.errors import Error, QueryError
 from byom_sql.executor import Progress
 from byom_sql.models.transport import Transport
 from byom_sql.result import Result, command_of, returns_rows
@@ -129,11 +129,23 @@ class Connection:
 
     def _dispatch(self, statement: Statement, params: Params) -> Result:
         node = statement.node
+        if node is None:
+            return self._unparsed(statement, params)
         if node is not None and ddl.handles(self, node):
             return ddl.execute(self, node, params)
         if node is not None and executor.reads_predictors(self, node):
             return executor.run_query(self, node.copy(), params)
         return self.passthrough(statement.sql, params, node)
+
+    def _unparsed(self, statement: Statement, params: Params) -> Result:
+        """A statement only DuckDB can read; if DuckDB cannot either, its syntax error gets
+        our parser's position when it gives none."""
+        try:
+            return self.passthrough(statement.sql, params)
+        except QueryError as error:
+            if error.sqlstate == "42601" and error.position is None and statement.error:
+                error.position = (statement.error.position or 0) - statement.start
+            raise
 
     def passthrough(
         self, sql: str, params: Params = None, node: exp.Expression | None = None
