@@ -360,7 +360,8 @@ class _JoinPlanner:
         canonical = {f.lower(): f for f in features or []}
         bound: dict[str, exp.Expression] = {}
         join = ref.source.parent if isinstance(ref.source.parent, exp.Join) else None
-        explicit = _conjuncts(join.args.get("on")) if join else []
+        joins = self.select.args.get("joins") or []
+        explicit = [c for j in joins for c in _conjuncts(j.args.get("on"))]
         for conjunct in explicit + where:
             found = self._explicit_binding(conjunct, ref)
             if found:
@@ -464,12 +465,21 @@ class _JoinPlanner:
         for source, join in joins:
             if any(source is r.source for r in self.refs):
                 continue
+            # a data join's ON may read a predictor that comes first: keep the data part
+            on = (
+                [c.copy() for c in _conjuncts(join.args.get("on")) if self._data_only(c)]
+                if join
+                else []
+            )
             if first:
                 query = query.from_(source.copy(), copy=False)
-                conditions += [c.copy() for c in _conjuncts(join.args.get("on"))] if join else []
+                conditions += on
                 first = False
             else:
-                query.append("joins", join.copy())
+                copied = join.copy()
+                if join.args.get("on"):
+                    copied.set("on", exp.and_(*on) if on else exp.true())
+                query.append("joins", copied)
         return query.where(*conditions, copy=False) if conditions else query
 
     def _materialize(

@@ -326,3 +326,24 @@ def test_or_of_constant_groups(rentals: byom_sql.Connection, model_server: Model
         rentals.sql(
             "SELECT * FROM byom WHERE (initial_price = 1 AND rental_price = 2) OR initial_price = 3"
         )
+
+
+def test_predictor_first_in_from(rentals: byom_sql.Connection, model_server: ModelServer) -> None:
+    rows = rentals.sql(
+        "SELECT t.sqft, p.number_of_rooms FROM byom p JOIN home_rentals t "
+        "ON t.sqft = p.initial_price AND t.location = 'good' WHERE p.rental_price = 7 "
+        "AND t.sqft < 600 ORDER BY 1"
+    ).fetchall()
+    assert rows and all(pred == sqft + 7 for sqft, pred in rows)
+    sent = [row for request in model_server.predict_requests() for row in request.data]
+    assert all(r["initial_price"] < 600 for r in sent)
+
+
+def test_join_using_and_values(rentals: byom_sql.Connection) -> None:
+    assert rentals.sql(
+        "SELECT t.sqft, p.number_of_rooms FROM home_rentals t JOIN byom p "
+        "USING (initial_price, rental_price) ORDER BY t.sqft LIMIT 1"
+    ).fetchall() == [(500, 2000.0)]
+    assert rentals.sql(
+        "SELECT * FROM (VALUES (1, 2)) v(initial_price, rental_price) CROSS JOIN byom p"
+    ).fetchall() == [(1, 2, 3.0, 0.5)]
