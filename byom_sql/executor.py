@@ -241,7 +241,7 @@ def _score(conn: Connection, step: planner.Predict, inputs: str, total: int) -> 
     while up to `max_concurrency` calls are in flight; any failure fails the whole query."""
     predictor = step.predictor
     batch_size, concurrency, policy = _options(conn, predictor)
-    adapter = adapter_for(predictor, conn.engine.transport)
+    adapter = adapter_for(predictor, conn.engine.transport, conn.engine.python)
     progress = Progress(predictor.name, total)
     in_flight: collections.deque[tuple[pa.Table, concurrent.futures.Future[Any]]] = (
         collections.deque()
