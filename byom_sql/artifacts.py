@@ -63,8 +63,12 @@ class ArtifactStore:
         return self._put(buffer.getbuffer(), ".pkl")
 
     def load(self, key: str) -> Any:
-        with self._blob(key, ".pkl").open("rb") as handle:
-            return _Unpickler(handle, self).load()
+        """Unpickle a saved value, once its content is checked against its name."""
+        path = self._blob(key, ".pkl")
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != key:
+            raise Error(f"artifact {path} is corrupt: its content does not match its name")
+        return _Unpickler(io.BytesIO(data), self).load()
 
     # directories ------------------------------------------------------------------------------
 
@@ -146,7 +150,7 @@ class _Pickler(cloudpickle.Pickler):
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, handle: io.BufferedReader, store: ArtifactStore):
+    def __init__(self, handle: io.BytesIO, store: ArtifactStore):
         super().__init__(handle)
         self.store = store
 

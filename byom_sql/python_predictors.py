@@ -56,7 +56,11 @@ def create(
     """The embedding program's registration of a function, object or class."""
     check_trusted(conn, f"predictor {name}")
     project, _, short = name.rpartition(".")
+    if not short or "." in project:
+        raise InvalidOption(f"predictor name {name!r} should be 'name' or 'project.name'")
     targets = [predict] if isinstance(predict, str) else list(predict)
+    if not targets or not all(isinstance(t, str) and t for t in targets):
+        raise InvalidOption(f"predict should name the column(s) to predict, not {predict!r}")
     pairs = [("format", "python"), *(options.items())]
     checked = check_options(pairs + ([("dtype_dict", dict(dtype_dict))] if dtype_dict else []))
     if "module" in checked:
@@ -98,7 +102,7 @@ def _register(
             hint="models must be picklable (cloudpickle); keep open files, sockets and locks "
             "out of its attributes, or build them in __init__ from artifacts",
         ) from None
-    model = runtime.build(runtime.store.load(key), files)
+    model = runtime.build(key, files, f"predictor {predictor.name}")
     runtime.remember(key, model)
     _check_inputs(predictor, model)
     stored = {"object": key, "callable": model.name} | ({"files": files} if files else {})
@@ -130,7 +134,7 @@ def train(
     ray_serve contract); the new options (with the trained copy) and the model's inputs."""
     runtime = conn.engine.python
     stored = predictor.options["python"]
-    fresh = runtime.build(runtime.store.load(stored["object"]), stored.get("files"))
+    fresh = runtime.build(stored["object"], stored.get("files"), f"predictor {predictor.name}")
     trainer = getattr(fresh.target, "train", None)
     if not callable(trainer):
         return None, fresh.inputs

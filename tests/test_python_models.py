@@ -4,6 +4,7 @@ saved in the artifact store, refused where they are not trusted."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -124,6 +125,34 @@ def test_a_function_from_main_is_kept_by_value(tmp_path: Path) -> None:
     assert created.returncode == 0, created.stderr
     with byom_sql.connect(database) as con:
         assert con.sql("SELECT y FROM doubler WHERE x = 21").fetchall() == [(42,)]
+
+
+def test_a_model_whose_code_is_gone_fails_clearly(tmp_path: Path) -> None:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "gone_models.py").write_text("def add(x, y):\n    return x + y\n")
+    database = str(tmp_path / "state.duckdb")
+    created = python(
+        f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path / "code")!r})
+        import byom_sql, gone_models
+        with byom_sql.connect({database!r}) as con:
+            con.create_predictor("add", gone_models.add, predict="z")
+        """
+    )
+    assert created.returncode == 0, created.stderr
+    with byom_sql.connect(database) as con:
+        with pytest.raises(ModelCodeError) as caught:
+            con.sql("SELECT z FROM add WHERE x = 1 AND y = 2").fetchall()
+        assert str(caught.value).startswith(
+            "predictor add: cannot load its Python model: ModuleNotFoundError: "
+            "No module named 'gone_models'"
+        )
+        assert "PYTHONPATH" in str(caught.value)
+        [blob] = Path(f"{database}.artifacts", "blobs").glob("*.pkl")
+        blob.write_bytes(blob.read_bytes() + b"tampered")
+        with pytest.raises(byom_sql.Error, match="is corrupt"):
+            con.sql("SELECT z FROM add WHERE x = 1 AND y = 2").fetchall()
 
 
 # how models are called -------------------------------------------------------------------------
@@ -312,3 +341,27 @@ def test_in_memory_artifacts_go_when_the_engine_closes() -> None:
     assert any(root.rglob("*.pkl"))
     engine.close()
     assert not root.exists()
+
+
+def test_the_documentation_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/python-models.md: every ```python block runs, in order, and each `expression   #
+    value` line gives that value."""
+    monkeypatch.chdir(tmp_path)
+    text = (ROOT / "docs" / "python-models.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    checks = 0
+    namespace: dict[str, object] = {"__name__": "docs_example"}
+    try:
+        for block in blocks:
+            lines = []
+            for line in block.splitlines():
+                found = re.fullmatch(r"(\S.*?)\s{2,}# (.+)", line)
+                if found:
+                    line, checks = f"assert ({found[1]}) == ({found[2]})", checks + 1
+                lines.append(line)
+            exec(compile("\n".join(lines), "docs/python-models.md", "exec"), namespace)
+    finally:
+        con = namespace.get("con")
+        if isinstance(con, byom_sql.Connection):
+            con.close()
+    assert len(blocks) >= 3 and checks >= 4

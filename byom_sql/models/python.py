@@ -369,16 +369,27 @@ class PythonRuntime:
         with self._lock:
             if key not in self._models:
                 self._forget_unused()
-                self._models[key] = self.build(self.store.load(key), stored.get("files"))
+                label = f"predictor {predictor.name}"
+                self._models[key] = self.build(key, stored.get("files"), label)
             return self._models[key]
 
     def remember(self, key: str, model: PythonModel) -> None:
         with self._lock:
             self._models[key] = model
 
-    def build(self, payload: Mapping[str, Any], files: str | None) -> PythonModel:
-        """A stored `{"target", "artifacts"}` as a model: classes are built with their artifacts
-        (a stored dict, or the paths of a stored folder)."""
+    def build(self, key: str, files: str | None, label: str) -> PythonModel:
+        """The stored `{"target", "artifacts"}` named `key` as a model: classes are built with
+        their artifacts (a stored dict, or the paths of a stored folder)."""
+        try:
+            payload = self.store.load(key)
+        except Error:
+            raise
+        except Exception as exc:  # noqa: BLE001 - unpickling imports and runs code
+            raise ModelCodeError(
+                f"{label}: cannot load its Python model: {type(exc).__name__}: {exc}",
+                hint="the modules it was made from must be importable by this program "
+                "(PYTHONPATH), in compatible versions",
+            ) from exc
         target, artifacts = payload["target"], payload.get("artifacts")
         if files and isinstance(target, type):
             artifacts = artifact_paths(self.store.tree(files))
