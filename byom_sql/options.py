@@ -229,7 +229,7 @@ def validate_predictor(options: dict[str, Any], targets: list[str]) -> None:
             key="request_format",
         )
     dtypes = options.get("dtype_dict")
-    if dtypes:
+    if dtypes and fmt != "python":  # a Python model's outputs may keep the types it returns
         missing = [t for t in targets if t not in dtypes]
         if missing:
             raise InvalidOption(

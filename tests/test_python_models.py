@@ -47,6 +47,10 @@ def test_function_from_the_superduper_seed(con: byom_sql.Connection) -> None:
     con.sql("CREATE TABLE t AS SELECT range AS x, 10 * range AS y FROM range(4)")
     rows = con.sql("SELECT t.x, t.y, m.z FROM t JOIN my_model AS m ORDER BY t.x").fetchall()
     assert rows == [(0, 0, 0), (1, 10, 11), (2, 20, 22), (3, 30, 33)]
+    # dtype_dict of the inputs only: they are cast, the output keeps the model's type
+    inputs = {"x": "float", "y": "float"}
+    con.create_predictor("floats", pymodels.my_model, predict="z", dtype_dict=inputs)
+    assert con.sql("SELECT z FROM floats WHERE x = 2 AND y = 4").fetchall() == [(6.0,)]
 
 
 def test_the_model_like_class_and_its_array_survive_a_restart(tmp_path: Path) -> None:
@@ -365,3 +369,24 @@ def test_the_documentation_examples_run(tmp_path: Path, monkeypatch: pytest.Monk
         if isinstance(con, byom_sql.Connection):
             con.close()
     assert len(blocks) >= 3 and checks >= 4
+
+
+def test_the_command_line_shows_the_error_and_the_traceback_only_with_debug(
+    tmp_path: Path,
+) -> None:
+    database = str(tmp_path / "state.duckdb")
+    with byom_sql.connect(database) as con:
+        con.create_predictor("failing", pymodels.Failing(), predict="y")
+    command = [sys.executable, "-m", "byom_sql", "-d", database]
+    query = ["-c", "SELECT y FROM failing WHERE x = 5"]
+    plain = subprocess.run(command + query, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert plain.returncode == 1
+    assert plain.stderr.startswith(
+        "ERROR: predictor failing: tests.pymodels.Failing.predict raised ValueError: "
+        "x = 5 is out of range"
+    )
+    assert "Traceback" not in plain.stderr
+    debug = subprocess.run(
+        [*command, "--debug", *query], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "pymodels.py" in debug.stderr
