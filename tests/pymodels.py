@@ -84,6 +84,17 @@ class Failing:
         return x
 
 
+RELEASE = threading.Event()
+STARTED = threading.Event()
+
+
+def blocked(x: float) -> float:
+    """Waits until the test releases it: a model call that outlives a cancelled query."""
+    STARTED.set()
+    RELEASE.wait(30)
+    return x
+
+
 class Locked:
     """Cannot be pickled: a lock is no model state."""
 

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -229,6 +230,21 @@ def test_an_exception_in_the_model_names_the_predictor(con: byom_sql.Connection)
         "predictor failing: tests.pymodels.Failing.predict raised ValueError: x = 3 is out of range"
     )
     assert con.sql("SELECT y FROM failing WHERE x = 2").fetchall() == [(2,)]  # still working
+
+
+def test_interrupt_cancels_a_query_waiting_on_a_model(con: byom_sql.Connection) -> None:
+    pymodels.STARTED.clear()
+    pymodels.RELEASE.clear()
+    con.create_predictor("blocked", pymodels.blocked, predict="y")
+    interrupter = threading.Thread(target=lambda: pymodels.STARTED.wait(30) and con.interrupt())
+    interrupter.start()
+    try:
+        with pytest.raises(byom_sql.QueryCanceled):
+            con.sql("SELECT y FROM blocked WHERE x = 1").fetchall()
+    finally:
+        pymodels.RELEASE.set()
+        interrupter.join()
+    assert con.sql("SELECT y FROM blocked WHERE x = 2").fetchall() == [(2.0,)]
 
 
 def test_debug_puts_the_traceback_in_the_error() -> None:
