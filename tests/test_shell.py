@@ -6,16 +6,21 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pexpect
+import psycopg
 import pytest
+from pygments.token import Keyword, Name
 
 from byom_sql.cli import render
 from byom_sql.cli.completion import MetaArguments, suggest
 from byom_sql.cli.introspect import Names
+from byom_sql.cli.lexer import ByomLexer
 from byom_sql.cli.shell import is_complete, sample
 from tests.model_server import Misbehaviour, ModelServer
 
@@ -25,6 +30,24 @@ ROOT = str(Path(__file__).resolve().parent.parent)
 FRESH_PROMPT = r"\x1b\[\?2004h(?:\x1b\[[0-9;?]*[A-Za-z])*byom[^>\s]*>"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r|\x08")
 PG_URL = os.environ.get("BYOM_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_missing() -> bool:
+    """True when the machine's PostgreSQL cannot be reached (an error under CI's
+    BYOM_REQUIRE_SERVERS)."""
+    try:
+        psycopg.connect(PG_URL, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        if os.environ.get("BYOM_REQUIRE_SERVERS"):
+            raise
+        return True
+    return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def clean(text: str) -> str:
@@ -133,6 +156,10 @@ def test_completion_of_a_predictor_name(shell: Terminal, model_server: ModelServ
     assert "SELECT number_of_rooms FROM house_price_model WHERE initial_price = 3000" in output
     assert " 6000.0" in output and "(1 row)" in output
     assert model_server.rows_received() == 1
+    listed = shell.run("\\dp")  # fitted to the screen: the name may be cut
+    assert re.search(r"\n house_price_\S* +\| mindsdb +\| complete", listed), listed
+    described = shell.run("\\d house_price_model")
+    assert re.search(r"\n features +\| initial_price, rental_price\n", described)
 
 
 def test_errors_are_red_with_a_caret_and_no_traceback(shell: Terminal) -> None:
@@ -196,6 +223,8 @@ def test_meta_commands(shell: Terminal, tmp_path: Path) -> None:
     tables = shell.run("\\dt")
     assert re.search(r"memory\s+\| main\s+\| things\s+\| table", tables)
     assert "things" in shell.run(".tables thi*") and "things" not in shell.run("\\dt zzz*")
+    shell.run("ATTACH ':memory:' AS side; CREATE SCHEMA side.extra;")
+    assert re.search(r"\n side +\| extra, main\n", shell.run("\\l"))
     described = shell.run("\\d things")
     assert re.search(r"id\s+\| INTEGER", described) and re.search(r"label\s+\| VARCHAR", described)
     assert "Output format is csv." in shell.run("\\format csv")
@@ -251,13 +280,8 @@ def test_wide_results_fit_the_screen(tmp_path: Path, terminals: list[Terminal]) 
 def test_connect_runs_the_shell_on_a_remote_server(
     tmp_path: Path, terminals: list[Terminal]
 ) -> None:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        psycopg.connect(PG_URL, connect_timeout=3).close()
-    except psycopg.OperationalError as error:
-        if os.environ.get("BYOM_REQUIRE_SERVERS"):
-            raise
-        pytest.skip(f"no PostgreSQL at {PG_URL}: {error}")
+    if _postgres_missing():
+        pytest.skip(f"no PostgreSQL at {PG_URL}")
     table = f"shell_{secrets.token_hex(4)}"
     shell = Terminal(tmp_path, "--connect", PG_URL)
     terminals.append(shell)
@@ -283,6 +307,29 @@ def test_connect_runs_the_shell_on_a_remote_server(
     finally:
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def test_connect_errors_and_one_shot_use(tmp_path: Path) -> None:
+    def byom_sql(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "byom_sql", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": ROOT},
+        )
+
+    refused = byom_sql(
+        "--connect", f"postgresql://u:secret@127.0.0.1:{free_port()}/", "-c", "SELECT 1"
+    )
+    assert refused.returncode == 1 and refused.stderr.startswith("ERROR: cannot connect to")
+    assert "secret" not in refused.stderr and "Traceback" not in refused.stderr
+    if _postgres_missing():
+        return
+    result = byom_sql(
+        "--connect", PG_URL, "-c", "SELECT 1 AS a; SELECT 'x' AS b", "--format", "csv"
+    )
+    assert result.returncode == 0 and result.stdout == "a\n1\nb\nx\n", result.stderr
 
 
 # the pure parts ------------------------------------------------------------------------------
@@ -340,3 +387,11 @@ def test_table_fits_a_width_and_marks_omitted_rows() -> None:
     assert len(lines) == 2 + 2 + 1
     assert sample(rows, 0) == rows and sample(rows[:2], 2) == rows[:2]
     assert sample([(i,) for i in range(10)], 4) == [(0,), (1,), render.Omitted(6), (8,), (9,)]
+
+
+def test_highlighting_knows_our_keywords() -> None:
+    text = "CREATE PREDICTOR p PREDICT `1` USING url.predict = 'x'; RETRAIN p; SHOW MODELS"
+    tokens = {value: kind for kind, value in ByomLexer().get_tokens(text)}
+    for word in ("CREATE", "PREDICTOR", "PREDICT", "USING", "RETRAIN", "SHOW", "MODELS"):
+        assert tokens[word] in Keyword, word
+    assert tokens["p"] in Name and tokens["`1`"] in Name and tokens["predict"] in Name

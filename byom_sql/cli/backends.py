@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -28,6 +28,9 @@ from byom_sql.errors import (
 )
 from byom_sql.executor import Progress
 from byom_sql.result import Result
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +158,7 @@ class Remote:
     BEGIN of the user's opens a transaction on the server as in psql)."""
 
     def __init__(self, url: str) -> None:
-        import psycopg
+        import psycopg  # here: only --connect needs it, and it takes a while to import
 
         self._psycopg = psycopg
         self._url = url
@@ -164,7 +167,7 @@ class Remote:
         self.label = f"{info.host}:{info.port}/{info.dbname}"
         self.prompt = f"byom@{info.host}:{info.port}"
 
-    def _connect(self) -> Any:
+    def _connect(self) -> psycopg.Connection[Any]:
         try:
             return self._psycopg.connect(self._url, autocommit=True, connect_timeout=10)
         except self._psycopg.Error as exc:
@@ -208,7 +211,7 @@ class Remote:
             raise _error(exc, start) from None
 
 
-def _error(exc: Any, start: int) -> Error:
+def _error(exc: psycopg.Error, start: int) -> Error:
     diag = exc.diag
     sqlstate = diag.sqlstate
     message = diag.message_primary or str(exc).strip()

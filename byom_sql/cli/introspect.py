@@ -70,9 +70,13 @@ def load_names(backend: Backend) -> Names:
     for project, name, predict in _rows(backend, _PREDICTORS):
         names.predictors[(project, name)] = _split(predict)
     for project, name in list(names.predictors)[:_MAX_DESCRIBED]:
-        described = dict(_rows(backend, f'DESCRIBE "{project}"."{name}"'))
+        described = dict(_rows(backend, f"DESCRIBE {_quoted(project)}.{_quoted(name)}"))
         names.predictors[(project, name)] += _split(described.get("features"))
     return names
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _split(text: object) -> list[str]:

@@ -150,17 +150,10 @@ def print_result(outcome: Outcome, fmt: str, out: TextIO) -> None:
         if fmt in ("table", "markdown"):
             out.write(outcome.status + "\n")
         return
-    if fmt in ("table", "markdown"):
-        rows = list(outcome.rows)
-        text = (
-            render.table(outcome.columns, rows)
-            if fmt == "table"
-            else render.markdown(outcome.columns, rows)
-        )
-        out.write(text + "\n\n")
-        return
-    for chunk in render.stream(outcome.columns, outcome.rows, fmt):
+    for chunk in render.formatted(outcome.columns, outcome.rows, fmt):
         out.write(chunk)
+    if fmt in ("table", "markdown"):
+        out.write("\n")
 
 
 def _shell(args: argparse.Namespace) -> int:

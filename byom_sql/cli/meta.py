@@ -125,7 +125,6 @@ def _output(shell: Shell, path: str) -> None:
     except OSError as error:
         shell.screen.error(f"ERROR: cannot write {path}: {error}")
         return
-    shell.settings.output_name = path
     shell.screen.write(f"Results go to {path}.\n")
 
 

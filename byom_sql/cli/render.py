@@ -171,7 +171,25 @@ def markdown(names: list[str], rows: Iterable[Row]) -> str:
     return "\n".join(lines)
 
 
-def stream(names: list[str], rows: Iterable[Row], fmt: str) -> Iterator[str]:
+def formatted(
+    names: list[str],
+    rows: Iterable[Row],
+    fmt: str,
+    *,
+    types: list[str] | None = None,
+    footer: bool = True,
+) -> Iterator[str]:
+    """A whole result in `fmt`, as chunks of text: table and markdown hold the rows to align
+    them, the other formats stream."""
+    if fmt == "table":
+        yield table(names, list(rows), types=types, footer=footer) + "\n"
+    elif fmt == "markdown":
+        yield markdown(names, rows) + "\n"
+    else:
+        yield from _stream(names, rows, fmt)
+
+
+def _stream(names: list[str], rows: Iterable[Row], fmt: str) -> Iterator[str]:
     """Text chunks for the streaming formats (csv, json, jsonl): rows are not all held."""
     if fmt == "csv":
         buffer = io.StringIO()

@@ -64,7 +64,6 @@ class Settings:
     expanded: str = "off"  # off, on, auto (when the table is wider than the screen)
     max_rows: int = 40  # rows a table shows on the screen (head and tail); 0 for all
     output: TextIO | None = None  # \o FILE: results go there instead of the screen
-    output_name: str = ""
 
 
 @dataclass
@@ -302,23 +301,16 @@ class Shell:
             return
         rows = _Counted(self._rows(outcome.rows))
         fmt, target = self.settings.format, self.settings.output
-        if fmt not in ("table", "markdown"):
-            for chunk in render.stream(outcome.columns, rows, fmt):
-                self.screen.write(chunk, to=target)
-        elif target is not None or fmt == "markdown":
-            every = list(rows)
-            text = (
-                render.markdown(outcome.columns, every)
-                if fmt == "markdown"
-                else render.table(outcome.columns, every, types=self._types(outcome), footer=False)
-            )
-            self.screen.write(text + "\n", to=target)
-        else:
+        if fmt == "table" and target is None:
             shown = sample(rows, self.settings.max_rows)
             self.screen.write(self._on_screen(outcome, shown) + "\n")
             if rows.count > self.settings.max_rows > 0:
                 self._footer(f"({rows.count} rows, {self.settings.max_rows} shown)", started)
                 return
+        else:
+            types = self._types(outcome)
+            for chunk in render.formatted(outcome.columns, rows, fmt, types=types, footer=False):
+                self.screen.write(chunk, to=target)
         self._footer(render.count_rows(rows.count), started)
 
     def _on_screen(self, outcome: Outcome, shown: list[Row | render.Omitted]) -> str:
