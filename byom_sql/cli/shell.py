@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -47,7 +47,7 @@ CHANGES_NAMES = ("CREATE", "DROP", "ALTER", "ATTACH", "DETACH", "RETRAIN", "USE"
 
 
 def run(args: argparse.Namespace) -> int:
-    backend = open_backend(args.database, getattr(args, "connect", None))
+    backend = open_backend(args.database, args.connect)
     try:
         return Shell(backend, fmt=args.format).loop()
     finally:
@@ -122,20 +122,16 @@ class Screen:
         return shutil.get_terminal_size().columns - 1
 
 
-@dataclass
 class Shell:
-    backend: Backend
-    fmt: str = "table"
-    screen: Screen = field(default_factory=lambda: Screen(sys.stdout, sys.stderr))
-    history: History | None = None
-
-    def __post_init__(self) -> None:
-        self.settings = Settings(format=self.fmt)
+    def __init__(self, backend: Backend, fmt: str = "table") -> None:
+        self.backend = backend
+        self.screen = Screen(sys.stdout, sys.stderr)
+        self.settings = Settings(format=fmt)
         self.names = Names()
         self.activity = Activity()
         self._canceled = threading.Event()
         self.session: PromptSession[str] = PromptSession(
-            history=self.history or open_history(),
+            history=open_history(),
             lexer=PygmentsLexer(ByomLexer),
             completer=ShellCompleter(lambda: self.names, meta.ARGUMENTS),
             complete_while_typing=True,
