@@ -266,6 +266,7 @@ def _score(conn: Connection, step: planner.Predict, inputs: str, total: int) -> 
                 collect()
             in_flight.append((sent, adapter.send(prepared, policy)))
             progress.in_flight = len(in_flight)
+            _report(conn, progress)
         while in_flight:
             collect()
     finally:
