@@ -48,8 +48,6 @@ def translate(exc: duckdb.Error, sql: str = "") -> Error:
             len(match.group(3)) - len(f"LINE {match.group(1)}: "),
         )
     message = _PREFIX.sub("", message.strip(), count=1)
-    if position is None and message.endswith("at end of input") and sql:
-        position = len(sql.rstrip())  # DuckDB shows no caret for these: point past the end
     if isinstance(exc, duckdb.CatalogException) and "does not exist" not in message:
         sqlstate = "42P01" if "not exist" in message else "42000"
     else:

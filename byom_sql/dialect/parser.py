@@ -305,14 +305,14 @@ class ByomParser(DuckDBParser):
         while True:
             key_token = self._curr
             key = self._parse_option_key()
-            if not self._match(TokenType.EQ):
-                self.raise_error(f"Expected = after {key}")
-            value_token = self._curr
-            value = self._parse_option_value()
             try:
                 canonical = check_key(key)
             except InvalidOption as error:
                 self.raise_error(error.message, key_token)
+            if not self._match(TokenType.EQ):
+                self.raise_error(f"Expected = after {key}")
+            value_token = self._curr
+            value = self._parse_option_value()
             try:
                 OPTIONS[canonical].check(key, nodes.literal_value(value))
             except InvalidOption as error:
