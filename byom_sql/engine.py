@@ -46,6 +46,10 @@ class EngineConfig:
     train_timeout: float = 3600.0
     retries: int = 3
     read_only: bool = False
+    external_access: bool = True
+    """False: once the catalog's databases are attached, DuckDB may not touch files or load
+    extensions (read_csv('/etc/passwd'), COPY, ATTACH, INSTALL fail). Irreversible for the
+    engine's lifetime; the wire server sets it for network clients."""
 
 
 class Engine:
@@ -57,6 +61,9 @@ class Engine:
             self.catalog = Catalog(self._db.cursor(), read_only=self.config.read_only)
         self.transport = Transport()
         databases.attach_all(self)
+        if not self.config.external_access:
+            self._db.execute("SET allowed_directories = []")
+            self._db.execute("SET enable_external_access = false")
         self._closed = False
         self._lock = threading.Lock()
 
