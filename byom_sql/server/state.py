@@ -74,6 +74,10 @@ class SessionState:
     backend_pid: int = 0
     settings: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SETTINGS))
     transaction: str = "I"  # ReadyForQuery status: I idle, T in a block, E failed block
+    # pgcatalog's memory: the settings as the session started (RESET goes back to them), and
+    # the open savepoints, each with whether the transaction wrote since it was taken
+    session_defaults: dict[str, str] | None = None
+    savepoints: dict[str, bool] = field(default_factory=dict)
 
     def reported(self) -> dict[str, str]:
         """The ParameterStatus values, by canonical name."""
@@ -97,6 +101,7 @@ class InterceptResult:
     table: pa.Table | None = None
     sql: str | None = None
     notices: Sequence[str] = ()
+    param_oids: Sequence[int] = ()  # the statement's parameter types, when pgcatalog knows them
 
     @property
     def has_rows(self) -> bool:
