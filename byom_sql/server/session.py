@@ -52,8 +52,14 @@ _FETCH = re.compile(
     rf"\s*FETCH\s+(?:(?:FORWARD|NEXT)\s+)?(ALL|\d+)?\s*(?:FROM|IN)?\s*{_NAME}\s*;?\s*$", re.I
 )
 _CLOSE = re.compile(rf"\s*CLOSE\s+(?:ALL|{_NAME})\s*;?\s*$", re.I)
+# psycopg asks whether a server-side cursor still exists before it closes it
+_CURSOR_EXISTS = re.compile(
+    r"\s*SELECT\s+1\s+FROM\s+pg_catalog\.pg_cursors\s+WHERE\s+name\s*=\s*"
+    r"'((?:[^']|'')*)'\s*;?\s*$",
+    re.I,
+)
 _CURSOR_STATEMENT = re.compile(
-    rf"{_DECLARE.pattern}|{_FETCH.pattern}|{_CLOSE.pattern}", re.I | re.S
+    rf"{_DECLARE.pattern}|{_FETCH.pattern}|{_CLOSE.pattern}|{_CURSOR_EXISTS.pattern}", re.I | re.S
 )
 
 
@@ -240,6 +246,8 @@ class Session:
                 "cannot insert multiple commands into a prepared statement", sql=message.sql
             )
         statement = statements[0][1] if statements else None
+        if statement is None and (declare := _DECLARE.match(message.sql)):
+            statement = _only(message.sql[declare.end() :])  # its parameters are the query's
         intercepted = None
         if statements and not _transaction_verb(message.sql):
             intercepted = self._intercept(message.sql)
@@ -289,32 +297,37 @@ class Session:
             prepared = self._statement(message.name)
             yield messages.parameter_description(prepared.oids)
             if not prepared.described:
-                self._detach()
-                try:
-                    prepared.fields = describe.result_fields(
-                        self.conn, prepared.statement, prepared.oids, bound=False
-                    )
-                except describe.RunToDescribe:
-                    prepared.prerun = self._run(prepared.text, prepared.statement, None)
-                    prepared.fields = prepared.prerun.fields
+                prepared.fields, prepared.prerun = self._fields(prepared, None)
                 prepared.described = True
             fields, binary = prepared.fields, []
         else:
             portal = self._portal(message.name)
             if not portal.described:
-                self._detach()
-                prepared = portal.prepared
-                try:
-                    portal.fields = describe.result_fields(
-                        self.conn, prepared.statement, prepared.oids, bound=True
-                    )
-                except describe.RunToDescribe:
-                    portal.outcome = self._run(prepared.text, prepared.statement, portal.params)
-                    portal.fields = portal.outcome.fields
+                portal.fields, outcome = self._fields(portal.prepared, portal.params)
+                portal.outcome = outcome or portal.outcome
                 portal.described = True
             fields = portal.fields
             binary = portal.binary(fields or [])
         yield messages.row_description(fields, binary) if fields is not None else messages.no_data()
+
+    def _fields(
+        self, prepared: Prepared, params: list[Any] | None
+    ) -> tuple[list[Field] | None, Outcome | None]:
+        """The columns of a statement, and its outcome if it had to run to tell (then the
+        Execute that follows sends that outcome instead of running it again)."""
+        if _verb(prepared.text) in ("DECLARE", "CLOSE") or _transaction_verb(prepared.text):
+            return None, None
+        self._detach()
+        if prepared.statement is not None:
+            try:
+                bound = params is not None
+                return describe.result_fields(
+                    self.conn, prepared.statement, prepared.oids, bound=bound
+                ), None
+            except describe.RunToDescribe:
+                pass
+        outcome = self._run(prepared.text, prepared.statement, params)
+        return outcome.fields, outcome
 
     def _execute(self, message: messages.Execute) -> Iterator[bytes]:
         portal = self._portal(message.portal)
@@ -364,6 +377,12 @@ class Session:
             return Outcome("", empty=True)
         if verb in ("DECLARE", "FETCH", "CLOSE"):
             return self._cursor(verb, text, params)
+        if match := _CURSOR_EXISTS.match(text):
+            exists = match.group(1).replace("''", "'") in self._portals
+            rows = [(1,)] if exists else []
+            return _outcome_of(
+                InterceptResult(columns=["?column?"], oids=[pgtypes.INT4], rows=rows)
+            )
         self._detach()
         intercepted = self._intercept(text)
         if intercepted is not None and intercepted.sql is None:
