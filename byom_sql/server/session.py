@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from byom_sql.dialect import Statement
+from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.engine import Connection, parse_script
 from byom_sql.errors import Error, FeatureNotSupported, QueryError, SqlSyntaxError
 from byom_sql.result import Result
@@ -253,6 +254,9 @@ class Session:
             intercepted = self._intercept(message.sql)
         if intercepted is not None and intercepted.sql is not None:
             statement = _only(intercepted.sql)
+        elif intercepted is None and statement is not None and statement.node is None:
+            with duckdb_errors(message.sql):  # a syntax error belongs to Parse, as in Postgres
+                self.conn.cursor.extract_statements(message.sql)
         node = statement.node if statement is not None else None
         oids = describe.parameter_oids(self.conn, node, message.oids)
         prepared = Prepared(message.sql, statement, oids)
