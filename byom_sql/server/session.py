@@ -529,7 +529,7 @@ class Session:
             "pid %d: query failed: %s %s | %s",
             self.state.backend_pid,
             error.sqlstate,
-            error.message,
+            " ".join(error.message.split()),
             " ".join(sql.split())[:300],
         )
         notice = Notice(
