@@ -19,66 +19,14 @@ from tests.model_server import Misbehaviour, ModelServer
 from tests.wire import (
     SEED_QUERY,
     SEED_ROWS,
+    RawClient,
     WireServer,
     create_seed_predictor,
+    cstring,
+    frame,
     free_port,
     wire,  # noqa: F401 - fixture
 )
-
-
-def frame(kind: bytes, body: bytes = b"") -> bytes:
-    return kind + struct.pack(">i", len(body) + 4) + body
-
-
-def cstring(text: str) -> bytes:
-    return text.encode() + b"\x00"
-
-
-class RawClient:
-    """Speaks the protocol by hand, to send what no driver would."""
-
-    def __init__(self, port: int):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        body = struct.pack(">i", 196608) + cstring("user") + cstring("raw") + b"\x00"
-        self.sock.sendall(struct.pack(">i", len(body) + 4) + body)
-        assert self.until("Z")[-1] == ("Z", b"I")
-
-    def send(self, *frames: bytes) -> None:
-        self.sock.sendall(b"".join(frames))
-
-    def receive(self) -> tuple[str, bytes] | None:
-        header = self._exactly(5)
-        if header is None:
-            return None
-        (length,) = struct.unpack(">i", header[1:])
-        body = self._exactly(length - 4)
-        return header[:1].decode(), body or b""
-
-    def until(self, kind: str) -> list[tuple[str, bytes]]:
-        received = []
-        while (message := self.receive()) is not None:
-            received.append(message)
-            if message[0] == kind:
-                break
-        return received
-
-    def closed(self) -> bool:
-        """True once the server has closed the connection (after any messages it sent)."""
-        while (message := self.receive()) is not None:
-            assert message[0] in ("E", "N"), message
-        return True
-
-    def _exactly(self, size: int) -> bytes | None:
-        data = b""
-        while len(data) < size:
-            chunk = self.sock.recv(size - len(data))
-            if not chunk:
-                return None
-            data += chunk
-        return data
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def kinds(messages: list[tuple[str, bytes]]) -> str:
@@ -368,3 +316,14 @@ def test_tls_with_a_self_signed_certificate(tmp_path: Path) -> None:
 def test_without_tls_sslmode_require_is_refused(wire: WireServer) -> None:  # noqa: F811
     with pytest.raises(psycopg.OperationalError, match="does not support SSL"):
         psycopg.connect(f"{wire.dsn} sslmode=require")
+
+
+def test_max_connections(tmp_path: Path) -> None:
+    server = WireServer(tmp_path, "--max-connections", "2")
+    try:
+        with psycopg.connect(server.dsn), psycopg.connect(server.dsn):
+            with pytest.raises(psycopg.OperationalError, match="too many clients"):
+                psycopg.connect(server.dsn)
+        assert still_serves(server.port)
+    finally:
+        server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -93,3 +94,62 @@ def wire(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WireServer]:
     server = WireServer(tmp_path_factory.mktemp("wire"))
     yield server
     server.stop()
+
+
+def frame(kind: bytes, body: bytes = b"") -> bytes:
+    return kind + struct.pack(">i", len(body) + 4) + body
+
+
+def cstring(text: str) -> bytes:
+    return text.encode() + b"\x00"
+
+
+class RawClient:
+    """Speaks the protocol by hand, to send what no driver would."""
+
+    def __init__(self, port: int, user: str = "raw", database: str = "raw"):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        body = (
+            struct.pack(">i", 196608)
+            + b"".join(cstring(s) for s in ("user", user, "database", database))
+            + b"\x00"
+        )
+        self.sock.sendall(struct.pack(">i", len(body) + 4) + body)
+        assert self.until("Z")[-1] == ("Z", b"I")
+
+    def send(self, *frames: bytes) -> None:
+        self.sock.sendall(b"".join(frames))
+
+    def receive(self) -> tuple[str, bytes] | None:
+        header = self._exactly(5)
+        if header is None:
+            return None
+        (length,) = struct.unpack(">i", header[1:])
+        body = self._exactly(length - 4)
+        return header[:1].decode(), body or b""
+
+    def until(self, kind: str) -> list[tuple[str, bytes]]:
+        received = []
+        while (message := self.receive()) is not None:
+            received.append(message)
+            if message[0] == kind:
+                break
+        return received
+
+    def closed(self) -> bool:
+        """True once the server has closed the connection (after any messages it sent)."""
+        while (message := self.receive()) is not None:
+            assert message[0] in ("E", "N"), message
+        return True
+
+    def _exactly(self, size: int) -> bytes | None:
+        data = b""
+        while len(data) < size:
+            chunk = self.sock.recv(size - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    def close(self) -> None:
+        self.sock.close()
