@@ -191,7 +191,7 @@ class Session:
         try:
             statements = self._split(sql)
             if not statements:
-                yield messages.empty_query_response()
+                yield messages.EMPTY_QUERY_RESPONSE
             for text, statement in statements:
                 outcome = self._run(text, statement, None)
                 yield from self._send_outcome(outcome, outcome.fields, [], 0, describe=True)
@@ -216,17 +216,17 @@ class Session:
     def _extended(self, message: messages.FrontendMessage) -> Iterator[bytes]:
         if isinstance(message, messages.Parse):
             self._parse(message)
-            yield messages.parse_complete()
+            yield messages.PARSE_COMPLETE
         elif isinstance(message, messages.Bind):
             self._bind(message)
-            yield messages.bind_complete()
+            yield messages.BIND_COMPLETE
         elif isinstance(message, messages.Describe):
             yield from self._describe(message)
         elif isinstance(message, messages.Execute):
             yield from self._execute(message)
         elif isinstance(message, messages.Close):
             self._close(message)
-            yield messages.close_complete()
+            yield messages.CLOSE_COMPLETE
         elif isinstance(message, messages.Flush | messages.Terminate):
             return
         elif isinstance(message, messages.Unsupported):
@@ -312,7 +312,7 @@ class Session:
                 portal.described = True
             fields = portal.fields
             binary = portal.binary(fields or [])
-        yield messages.row_description(fields, binary) if fields is not None else messages.no_data()
+        yield messages.row_description(fields, binary) if fields is not None else messages.NO_DATA
 
     def _fields(
         self, prepared: Prepared, params: list[Any] | None
@@ -492,7 +492,7 @@ class Session:
             yield messages.notice_response(notice)
         yield from self._parameter_status()
         if outcome.empty:
-            yield messages.empty_query_response()
+            yield messages.EMPTY_QUERY_RESPONSE
             return
         if outcome.rows is None or fields is None:
             yield messages.command_complete(outcome.tag_for(0))
@@ -512,7 +512,7 @@ class Session:
             outcome.rows.close()
             yield messages.command_complete(outcome.tag_for(count))
         else:
-            yield messages.portal_suspended()
+            yield messages.PORTAL_SUSPENDED
 
     def _parameter_status(self) -> Iterator[bytes]:
         current = self.state.reported()
