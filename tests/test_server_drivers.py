@@ -149,6 +149,14 @@ def test_psycopg_server_side_cursor(wire: WireServer) -> None:  # noqa: F811
             assert sum(1 for _ in cursor) == 25000 - 5 - 3
 
 
+def test_psycopg_cursor_with_hold_outlives_the_transaction(wire: WireServer) -> None:  # noqa: F811
+    with psycopg.connect(wire.dsn, autocommit=True) as conn:
+        with conn.cursor(name="held", withhold=True) as cursor:
+            cursor.execute("SELECT range AS n FROM range(5)")
+            assert conn.execute("SELECT 'other statement'").fetchone() == ("other statement",)
+            assert cursor.fetchall() == [(n,) for n in range(5)]
+
+
 def test_psycopg_large_result_streams(wire: WireServer) -> None:  # noqa: F811
     with psycopg.connect(wire.dsn) as conn:
         rows = conn.execute("SELECT range AS n, 'row ' || range AS s FROM range(200000)")

@@ -47,7 +47,8 @@ _VERBS = {
 }
 _NAME = r'("(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
 _DECLARE = re.compile(
-    rf"\s*DECLARE\s+{_NAME}\s+(?:[A-Z ]*?)CURSOR(?:\s+WITH(?:OUT)?\s+HOLD)?\s+FOR\s+", re.I | re.S
+    rf"\s*DECLARE\s+{_NAME}\s+(?:[A-Z ]*?)CURSOR(?:\s+(?P<hold>WITH|WITHOUT)\s+HOLD)?\s+FOR\s+",
+    re.I | re.S,
 )
 _FETCH = re.compile(
     rf"\s*FETCH\s+(?:(?:FORWARD|NEXT)\s+)?(ALL|\d+)?\s*(?:FROM|IN)?\s*{_NAME}\s*;?\s*$", re.I
@@ -139,6 +140,7 @@ class Portal:
     fields: list[Field] | None = None  # what the client was told the columns are
     described: bool = False
     outcome: Outcome | None = None
+    hold: bool = False  # a cursor DECLAREd WITH HOLD outlives its transaction
 
     def binary(self, fields: Sequence[Field]) -> list[bool]:
         return [self.bind.binary_result(i) for i in range(len(fields))]
@@ -173,7 +175,7 @@ class Session:
             elif isinstance(message, messages.Sync):
                 self._failed = False
                 if self.state.transaction == "I":
-                    self._drop_portals()
+                    self._drop_portals(keep_held=True)
                 yield messages.ready_for_query(self.state.transaction)
             elif not self._failed:
                 try:
@@ -431,7 +433,7 @@ class Session:
             self.conn.sql("BEGIN TRANSACTION")
             self.state.transaction = "T"
             return Outcome("BEGIN")
-        self._drop_portals()
+        self._drop_portals(keep_held=True)
         if status == "I":
             return Outcome(verb, notices=[_warning("25P01", "there is no transaction in progress")])
         self.state.transaction = "I"
@@ -455,7 +457,8 @@ class Session:
             prepared = Prepared(text[start:], statement, [], outcome.fields, described=True)
             bind = messages.Bind(name, "", (), (), ())
             self._close_portal(name)
-            self._portals[name] = Portal(prepared, [], bind, outcome.fields, True, outcome)
+            hold = (match.group("hold") or "").upper() == "WITH"
+            self._portals[name] = Portal(prepared, [], bind, outcome.fields, True, outcome, hold)
             return Outcome("DECLARE CURSOR")
         if verb == "FETCH" and (match := _FETCH.match(text)):
             portal = self._portal(_unquote(match.group(2)))
@@ -569,9 +572,11 @@ class Session:
         self._close_statement("")
         self._close_portal("")
 
-    def _drop_portals(self) -> None:
-        for name in list(self._portals):
-            self._close_portal(name)
+    def _drop_portals(self, *, keep_held: bool = False) -> None:
+        """At the end of a transaction (keep_held), or for CLOSE ALL."""
+        for name, portal in list(self._portals.items()):
+            if not (keep_held and portal.hold):
+                self._close_portal(name)
 
     def _detach(self) -> None:
         """Free the DuckDB cursor: open row streams read their remaining rows into memory."""
