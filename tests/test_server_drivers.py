@@ -115,6 +115,24 @@ def test_psycopg_types_round_trip(wire: WireServer) -> None:  # noqa: F811
             assert conn.cursor(binary=binary).execute(query, row[:-1]).fetchone() == row
 
 
+def test_psycopg_text_and_binary_results_of_every_common_type(wire: WireServer) -> None:  # noqa: F811
+    expected = {
+        "1::TINYINT": 1, "3::HUGEINT": Decimal(3), "4::UBIGINT": Decimal(4), "1.5::FLOAT": 1.5,
+        "123.456::DECIMAL(10,3)": Decimal("123.456"), "'héllo'": "héllo",
+        "TIME '12:34:56.789'": dt.time(12, 34, 56, 789000),
+        "TIMESTAMPTZ '2020-01-02 03:04:05+02'": dt.datetime(2020, 1, 2, 1, 4, 5, tzinfo=dt.UTC),
+        "INTERVAL '1 day 04:05:06'": dt.timedelta(days=1, seconds=14706),
+        "'{\"a\": 1}'::JSON": '{"a": 1}', "['a', NULL]": ["a", None],
+        "{'x': 1, 'y': 'z'}": {"x": 1, "y": "z"}, "MAP {'k': 1}": {"k": 1},
+        "[DATE '2020-01-01']": [dt.date(2020, 1, 1)], "3::UTINYINT": 3,
+    }  # fmt: skip
+    query = "SELECT " + ", ".join(expected)
+    with psycopg.connect(wire.dsn) as conn:
+        for binary in (False, True):
+            row = conn.cursor(binary=binary).execute(query).fetchone()
+            assert dict(zip(expected, row or (), strict=True)) == expected, binary
+
+
 def test_psycopg_errors_keep_the_session(wire: WireServer) -> None:  # noqa: F811
     with psycopg.connect(wire.dsn, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.UndefinedTable) as caught:
