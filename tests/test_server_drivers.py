@@ -212,6 +212,14 @@ def test_asyncpg_fetch_prepared_parameters_and_pool(seeded: WireServer) -> None:
                 100, 200,
             )  # fmt: skip
             assert [tuple(r) for r in predicted] == [("300.0",)]  # untyped target: text
+            # described before the model ran, so without its extra output (and a warning)
+            warnings: list[str] = []
+            conn.add_log_listener(lambda _, message: warnings.append(str(message)))
+            seed = "SELECT * FROM byom WHERE initial_price = $1 AND rental_price = $2"
+            assert [tuple(r) for r in await conn.fetch(seed, 3000, 3000)] == [
+                ("6000.0", 3000, 3000)
+            ]
+            assert "number_of_rooms_confidence" in warnings[0]
         finally:
             await conn.close()
 

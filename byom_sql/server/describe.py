@@ -13,7 +13,8 @@ Result columns, never at the price of a second model call:
   sample values of their types);
 - one that reads a predictor runs at Describe if it has no parameters; with parameters it is
   described from the catalog: each predictor becomes an empty relation of its targets and
-  inputs, typed by dtype_dict (text when untyped).
+  inputs, typed by dtype_dict (text when untyped); the model's extra outputs are unknown then,
+  and the session leaves them out of the rows it sends, with a warning.
 """
 
 from __future__ import annotations

@@ -141,6 +141,8 @@ class Portal:
     described: bool = False
     outcome: Outcome | None = None
     hold: bool = False  # a cursor DECLAREd WITH HOLD outlives its transaction
+    picked: list[int] | None = None  # the outcome's columns sent (None: all)
+    checked: bool = False  # `picked` is known
 
     def binary(self, fields: Sequence[Field]) -> list[bool]:
         return [self.bind.binary_result(i) for i in range(len(fields))]
@@ -342,16 +344,10 @@ class Session:
             portal.outcome = self._run(prepared.text, prepared.statement, portal.params)
         outcome = portal.outcome
         fields = portal.fields if portal.described else outcome.fields
-        if (fields is None) != (outcome.fields is None) or len(fields or []) != len(
-            outcome.fields or []
-        ):
-            raise FeatureNotSupported(
-                "the statement's columns changed since it was described",
-                hint="a predictor's outputs are known only when it runs: name the columns "
-                "you select, or use literal values instead of parameters",
-            )
+        if not portal.checked:
+            portal.picked, portal.checked = _described_columns(fields, outcome), True
         yield from self._send_outcome(
-            outcome, fields, portal.binary(fields or []), message.max_rows, describe=False
+            outcome, fields, portal.binary(fields or []), message.max_rows, picked=portal.picked
         )
 
     def _close(self, message: messages.Close) -> None:
@@ -489,9 +485,13 @@ class Session:
         binary: list[bool],
         limit: int,
         *,
-        describe: bool,
+        describe: bool = False,
+        picked: list[int] | None = None,
     ) -> Iterator[bytes]:
-        for notice in outcome.notices:
+        """The messages of an outcome: with `describe` its RowDescription first; `picked`
+        sends only those columns (the ones a client was told of when it described)."""
+        notices, outcome.notices = outcome.notices, []
+        for notice in notices:
             yield messages.notice_response(notice)
         yield from self._parameter_status()
         if outcome.empty:
@@ -505,6 +505,8 @@ class Session:
         encoders = [(f.oid, i < len(binary) and binary[i]) for i, f in enumerate(fields)]
         count = 0
         for columns, rows in outcome.rows.read(limit):
+            if picked is not None:
+                columns = [columns[i] for i in picked]
             encoded = [
                 pgtypes.encode_column(c, oid, b)
                 for c, (oid, b) in zip(columns, encoders, strict=True)
@@ -583,6 +585,38 @@ class Session:
         for stream in self._live:
             stream.detach()
         self._live = [s for s in self._live if not s.done]
+
+
+def _described_columns(described: list[Field] | None, outcome: Outcome) -> list[int] | None:
+    """Where the described columns are in the outcome (None: all of them, in order). A
+    statement over a predictor described before its parameters were bound cannot have known
+    the model's extra outputs: those are left out, with a warning."""
+    actual = outcome.fields
+    if described is None or actual is None or described == actual:
+        if (described is None) == (actual is None):
+            return None
+    names = [f.name for f in actual or []]
+    try:
+        picked = [names.index(f.name) for f in described or []]
+    except ValueError:
+        picked = None
+    if picked is None or described is None:
+        raise FeatureNotSupported(
+            "the statement's columns changed since it was described",
+            hint="a predictor's outputs are known only when it runs: name the columns "
+            "you select, or use literal values instead of parameters",
+        )
+    left_out = [name for i, name in enumerate(names) if i not in picked]
+    if left_out:
+        outcome.notices.append(
+            _warning(
+                "01000",
+                f"columns {', '.join(left_out)} were not known when the statement was "
+                "described and are left out; use literal values instead of parameters to get "
+                "them",
+            )
+        )
+    return picked
 
 
 def _outcome_of(intercepted: InterceptResult) -> Outcome:
