@@ -360,17 +360,7 @@ class Session:
 
     def _run(self, text: str, statement: Statement | None, params: list[Any] | None) -> Outcome:
         """Run one statement: transaction verbs and cursors here, pgcatalog's answers, or the
-        engine. Errors inside an explicit transaction block fail the block."""
-        try:
-            return self._run_statement(text, statement, params)
-        except Exception:
-            if self.state.transaction == "T":
-                self.state.transaction = "E"
-            raise
-
-    def _run_statement(
-        self, text: str, statement: Statement | None, params: list[Any] | None
-    ) -> Outcome:
+        engine."""
         verb = _verb(text)
         self._check_transaction(text)
         if _transaction_verb(text):
@@ -527,6 +517,9 @@ class Session:
         self._reported = current
 
     def _error(self, error: Error, sql: str) -> bytes:
+        """The ErrorResponse of a failed statement, which also fails a transaction block."""
+        if self.state.transaction == "T":
+            self.state.transaction = "E"
         position = error.position
         if position is not None and not 0 <= position <= len(sql):
             position = None
