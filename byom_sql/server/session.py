@@ -184,7 +184,7 @@ class Session:
                     yield from self._extended(message)
                 except Exception as exc:  # noqa: BLE001 - the session survives its own bugs too
                     self._failed = True
-                    yield self._error(_as_error(exc), getattr(message, "sql", ""))
+                    yield self._error(_as_error(exc), self._text_of(message))
         finally:
             self.busy = False
 
@@ -540,6 +540,21 @@ class Session:
         return messages.error_response(notice)
 
     # statements and portals ---------------------------------------------------------------------
+
+    def _text_of(self, message: messages.FrontendMessage) -> str:
+        """The statement text a message is about, that an error position points into."""
+        prepared: Prepared | None = None
+        if isinstance(message, messages.Parse):
+            return message.sql
+        if isinstance(message, messages.Bind):
+            prepared = self._statements.get(message.statement)
+        elif isinstance(message, messages.Describe) and message.kind == "S":
+            prepared = self._statements.get(message.name)
+        elif isinstance(message, messages.Describe | messages.Execute):
+            name = message.name if isinstance(message, messages.Describe) else message.portal
+            portal = self._portals.get(name)
+            prepared = portal.prepared if portal is not None else None
+        return prepared.text if prepared is not None else ""
 
     def _statement(self, name: str) -> Prepared:
         prepared = self._statements.get(name)
