@@ -262,7 +262,8 @@ class Session:
             with duckdb_errors(message.sql):  # a syntax error belongs to Parse, as in Postgres
                 self.conn.cursor.extract_statements(message.sql)
         node = statement.node if statement is not None else None
-        oids = describe.parameter_oids(self.conn, node, message.oids)
+        given = _with_hints(message.oids, intercepted.param_oids if intercepted else ())
+        oids = describe.parameter_oids(self.conn, node, given)
         prepared = Prepared(message.sql, statement, oids)
         if (intercepted is not None and intercepted.sql is None) or not statements:
             prepared.fields, prepared.described = _intercepted_fields(intercepted), True
@@ -625,6 +626,17 @@ def _described_columns(described: list[Field] | None, outcome: Outcome) -> list[
             )
         )
     return picked
+
+
+def _with_hints(given: Sequence[int], hints: Sequence[int]) -> list[int]:
+    """The client's parameter OIDs, with pgcatalog's where the client left the choice."""
+    oids = []
+    for i in range(max(len(given), len(hints))):
+        oid = given[i] if i < len(given) else 0
+        if oid in describe.UNSPECIFIED and i < len(hints):
+            oid = hints[i]
+        oids.append(oid)
+    return oids
 
 
 def _outcome_of(intercepted: InterceptResult) -> Outcome:

@@ -97,6 +97,7 @@ class InterceptResult:
     table: pa.Table | None = None
     sql: str | None = None
     notices: Sequence[str] = ()
+    param_oids: Sequence[int] = ()  # the statement's parameter types, when pgcatalog knows them
 
     @property
     def has_rows(self) -> bool:
