@@ -185,7 +185,7 @@ def test_psycopg_large_result_streams(wire: WireServer) -> None:  # noqa: F811
 # asyncpg ---------------------------------------------------------------------------------------
 
 
-def test_asyncpg_fetch_prepared_parameters_and_pool(seeded: WireServer) -> None:
+def test_asyncpg_fetch_prepared_parameters(seeded: WireServer, model_server: ModelServer) -> None:
     async def scenario() -> None:
         dsn = f"postgresql://tester@127.0.0.1:{seeded.port}/byom"
         conn = await asyncpg.connect(dsn)
@@ -224,6 +224,8 @@ def test_asyncpg_fetch_prepared_parameters_and_pool(seeded: WireServer) -> None:
             await conn.close()
 
     asyncio.run(scenario())
+    # four statements read the predictor: four model calls, though each was described first
+    assert len(model_server.predict_requests()) == 4
 
 
 NEEDS_PGCATALOG = pytest.mark.xfail(
