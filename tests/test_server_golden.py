@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Iterator
 
 import pytest
 
@@ -61,16 +62,21 @@ def postgres_available() -> bool:
     return True
 
 
-@pytest.mark.skipif(not postgres_available(), reason="no PostgreSQL on 127.0.0.1:5432")
-def test_simple_queries_match_postgres(wire: WireServer) -> None:  # noqa: F811
-    postgres = RawClient(POSTGRES[1], user="postgres", database="test")
-    ours = RawClient(wire.port)
-    try:
-        for sql in QUERIES:
-            assert transcript(ours, sql) == transcript(postgres, sql), sql
-    finally:
-        postgres.close()
-        ours.close()
+@pytest.fixture
+def clients(wire: WireServer) -> Iterator[tuple[RawClient, RawClient]]:  # noqa: F811
+    """A raw connection to our server and one to the real PostgreSQL."""
+    if not postgres_available():
+        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
+    ours, postgres = RawClient(wire.port), RawClient(POSTGRES[1], "postgres", "test")
+    yield ours, postgres
+    ours.close()
+    postgres.close()
+
+
+def test_simple_queries_match_postgres(clients: tuple[RawClient, RawClient]) -> None:
+    ours, postgres = clients
+    for sql in QUERIES:
+        assert transcript(ours, sql) == transcript(postgres, sql), sql
 
 
 def parse(sql: str, name: str = "", oids: tuple[int, ...] = ()) -> bytes:
@@ -104,23 +110,16 @@ EXTENDED = [
 ]  # fmt: skip
 
 
-@pytest.mark.skipif(not postgres_available(), reason="no PostgreSQL on 127.0.0.1:5432")
-def test_extended_protocol_matches_postgres(wire: WireServer) -> None:  # noqa: F811
-    postgres = RawClient(POSTGRES[1], user="postgres", database="test")
-    ours = RawClient(wire.port)
-    try:
-        for messages in EXTENDED:
-            got = []
-            for client in (ours, postgres):
-                client.send(*messages)
-                got.append([(k, summary(k, b)) for k, b in client.until("Z")])
-            assert got[0] == got[1], messages
-        # Postgres finds an unknown table at Parse, we at Execute (DuckDB binds when it runs):
-        # the same error, position and status, one step later
-        for client in (ours, postgres):
-            client.send(parse("SELECT * FROM no_such_relation_here"), bind(), execute(), SYNC)
-            got.append([(k, summary(k, b)) for k, b in client.until("Z") if k not in "12"])
-        assert got[-2] == got[-1] == [("E", ("ERROR", "42P01", "15")), ("Z", b"I")]
-    finally:
-        postgres.close()
-        ours.close()
+def test_extended_protocol_matches_postgres(clients: tuple[RawClient, RawClient]) -> None:
+    for messages in EXTENDED:
+        got = []
+        for client in clients:
+            client.send(*messages)
+            got.append([(k, summary(k, b)) for k, b in client.until("Z")])
+        assert got[0] == got[1], messages
+    # Postgres finds an unknown table at Parse, we at Execute (DuckDB binds when it runs): the
+    # same error, position and status, one step later
+    for client in clients:
+        client.send(parse("SELECT * FROM no_such_relation_here"), bind(), execute(), SYNC)
+        got.append([(k, summary(k, b)) for k, b in client.until("Z") if k not in "12"])
+    assert got[-2] == got[-1] == [("E", ("ERROR", "42P01", "15")), ("Z", b"I")]
