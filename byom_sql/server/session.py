@@ -291,13 +291,13 @@ class Session:
                 raise QueryError(
                     f"parameter ${index + 1}: {exc}", sqlstate="22P03" if binary else "22P02"
                 ) from None
+        if message.portal and message.portal in self._portals:
+            raise QueryError(f'portal "{message.portal}" already exists', sqlstate="42P03")
         portal = Portal(prepared, params, message)
         if prepared.described:
             portal.fields, portal.described = prepared.fields, True
         if prepared.prerun is not None:
             portal.outcome, prepared.prerun = prepared.prerun, None
-        if message.portal and message.portal in self._portals:
-            raise QueryError(f'portal "{message.portal}" already exists', sqlstate="42P03")
         self._close_portal("")
         self._portals[message.portal] = portal
 
