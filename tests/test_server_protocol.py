@@ -174,6 +174,25 @@ def test_cancel_during_a_slow_model_call(wire: WireServer, model_server: ModelSe
         assert conn.execute(SEED_QUERY).fetchall() == SEED_ROWS  # the session goes on
 
 
+def test_cancel_a_long_duckdb_query(wire: WireServer) -> None:  # noqa: F811
+    with psycopg.connect(wire.dsn, autocommit=True) as conn:
+        finished = threading.Event()
+
+        def cancel_until_finished() -> None:  # a cancel before the query starts is ignored
+            while not finished.wait(0.1):
+                conn.cancel_safe()
+
+        canceller = threading.Thread(target=cancel_until_finished)
+        canceller.start()
+        try:
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                conn.execute("SELECT count(*) FROM range(100000000000) AS a")
+        finally:
+            finished.set()
+            canceller.join()
+        assert conn.execute("SELECT 'still here'").fetchone() == ("still here",)
+
+
 def test_fifty_concurrent_clients_predict(wire: WireServer, model_server: ModelServer) -> None:  # noqa: F811
     with psycopg.connect(wire.dsn, autocommit=True) as conn:
         for statement in create_seed_predictor(model_server):
