@@ -5,12 +5,16 @@ ParameterDescription, so parameter types are inferred from where each `$n` stand
 column it is compared with, LIMIT/OFFSET, an INSERT or UPDATE target column. Unknown ones are
 text, as in Postgres.
 
-Result columns: a query that reads no predictor is described by DuckDB without running it
-(`SELECT * FROM (query) LIMIT 0`, parameters bound to sample values of their types). A statement
-that reads a predictor is never described that way, because describing must not call a model:
-the session runs it once at Describe and keeps the result for Execute (see session.py). Only
-when its parameters are not bound yet (Describe of a prepared statement) is it described from
-the catalog: each predictor becomes an empty relation of its inputs and targets.
+Result columns, never at the price of a second model call:
+- a bound portal (psycopg, JDBC: Bind then Describe) is about to run: it runs at Describe and
+  the session keeps the result for the Execute that follows;
+- a prepared statement (asyncpg, pg8000: Describe before Bind) that reads no predictor is
+  described by DuckDB without running it (`SELECT * FROM (query) LIMIT 0`, parameters bound to
+  sample values of their types);
+- one that reads a predictor runs at Describe if it has no parameters; with parameters it is
+  described from the catalog: each predictor becomes an empty relation of its targets and
+  inputs, typed by dtype_dict (text when untyped); the model's extra outputs are unknown then,
+  and the session leaves them out of the rows it sends, with a warning.
 """
 
 from __future__ import annotations
@@ -190,29 +194,23 @@ def result_fields(
     conn: Connection, statement: Statement, oids: Sequence[int], *, bound: bool
 ) -> list[Field] | None:
     """The columns a statement will return (None: none), without running it; raises
-    RunToDescribe when only running tells, and `bound` says the parameters are known."""
+    RunToDescribe when it should run now instead. `bound`: its parameters are known (a
+    portal), so it is about to run anyway and running it once now is the cheapest answer."""
     node = statement.node
     if isinstance(node, _BYOM_COMMANDS) or never_returns_rows(node):
         return None
-    if node is None or ddl.handles(conn, node):
-        _require(bound or not oids, statement)
+    if bound or (not oids and not isinstance(node, exp.Query)):
         raise RunToDescribe
-    if executor.reads_predictors(conn, node):
-        if bound or not oids:
-            raise RunToDescribe
-        return _fields(conn, to_sql(_with_stand_ins(conn, node)), oids)
-    if not isinstance(node, exp.Query):
-        _require(bound or not oids, statement)
-        raise RunToDescribe
-    return _fields(conn, statement.sql, oids)
-
-
-def _require(ok: bool, statement: Statement) -> None:
-    if not ok:
+    if node is None or not isinstance(node, exp.Query) or ddl.handles(conn, node):
         raise FeatureNotSupported(
             "this statement cannot be described before its parameters are bound",
             hint="run it with literal values, or through the simple query protocol",
         )
+    if not executor.reads_predictors(conn, node):
+        return _fields(conn, statement.sql, oids)
+    if not oids:
+        raise RunToDescribe
+    return _fields(conn, to_sql(_with_stand_ins(conn, node)), oids)
 
 
 def _fields(conn: Connection, sql: str, oids: Sequence[int]) -> list[Field]:

@@ -401,25 +401,10 @@ def notice_response(notice: Notice) -> bytes:
     return notice.encode(b"N")
 
 
-def parse_complete() -> bytes:
-    return _message(b"1")
-
-
-def bind_complete() -> bytes:
-    return _message(b"2")
-
-
-def close_complete() -> bytes:
-    return _message(b"3")
-
-
-def no_data() -> bytes:
-    return _message(b"n")
-
-
-def empty_query_response() -> bytes:
-    return _message(b"I")
-
-
-def portal_suspended() -> bytes:
-    return _message(b"s")
+# messages without a body
+PARSE_COMPLETE = _message(b"1")
+BIND_COMPLETE = _message(b"2")
+CLOSE_COMPLETE = _message(b"3")
+NO_DATA = _message(b"n")
+EMPTY_QUERY_RESPONSE = _message(b"I")
+PORTAL_SUSPENDED = _message(b"s")

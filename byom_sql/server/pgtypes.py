@@ -15,7 +15,7 @@ import struct
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 import numpy as np
@@ -432,11 +432,12 @@ def _decode_numeric(data: bytes) -> Decimal:
     if sign == 0xC000:
         return Decimal("NaN")
     groups = struct.unpack_from(f">{count}H", data, 8)
-    value = Decimal(0)
-    for index, group in enumerate(groups):
-        value += Decimal(group).scaleb(4 * (weight - index))
-    value = -value if sign == 0x4000 else value
-    return value.quantize(Decimal(1).scaleb(-scale)) if groups else Decimal(0).scaleb(-scale)
+    digits = "".join(f"{group:04d}" for group in groups) or "0"
+    with localcontext() as context:
+        context.prec = len(digits) + scale + 4 * abs(weight) + 8
+        value = Decimal(digits).scaleb(4 * (weight + 1 - len(groups)) if groups else 0)
+        value = -value if sign == 0x4000 else value
+        return value.quantize(Decimal(1).scaleb(-scale))
 
 
 def _decode_array_binary(data: bytes) -> list[Any]:

@@ -25,6 +25,7 @@ from byom_sql.server.state import SessionState
 log = logging.getLogger("byom_sql.server")
 
 CHUNK = 256 * 1024  # bytes of DataRows gathered in the worker before they are written
+STARTUP_TIMEOUT = 60  # seconds to finish TLS negotiation and authentication, as Postgres
 _STARTUP_SETTINGS = ("application_name", "datestyle", "timezone", "extra_float_digits")
 
 
@@ -89,52 +90,70 @@ class Server:
         self._pids = itertools.count(1001)
         self._pool = ThreadPoolExecutor(config.max_connections + 2, "byom-session")
         self._scram = auth.ScramSecret.of(config.password) if config.password else None
-        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> asyncio.Server:
-        self._server = await asyncio.start_server(self._accept, self.config.host, self.config.port)
-        for sock in self._server.sockets:
+        server = await asyncio.start_server(self._accept, self.config.host, self.config.port)
+        for sock in server.sockets:
             log.info("listening on %s:%d", *sock.getsockname()[:2])
-        return self._server
+        return server
 
     async def serve_forever(self) -> None:
+        """Serve until SIGINT or SIGTERM, then end every session (FATAL 57P01) and return."""
         server = await self.start()
         loop = asyncio.get_running_loop()
         stop = loop.create_future()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, lambda: stop.done() or stop.set_result(None))
-        async with server:
-            await stop
-        self.close()
+        await stop
+        server.close()
+        await self.close()
 
-    def close(self) -> None:
+    async def close(self) -> None:
         for _, session in list(self.sessions.values()):
             session.interrupt()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._pool.shutdown(wait=True)
+        log.info("stopped")
 
     # one connection ----------------------------------------------------------------------------
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         client = _Client(reader, writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
         try:
             await self._serve(client)
+        except asyncio.CancelledError:
+            notice = Notice("FATAL", "57P01", "terminating connection due to administrator command")
+            writer.write(messages.error_response(notice))
         except messages.ProtocolError as exc:
             log.warning("%s: protocol violation, closing: %s", client.peer, exc)
         except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError) as exc:
             log.debug("%s: connection lost: %s", client.peer, exc)
         finally:
+            self._tasks.discard(task)
             writer.close()
 
     async def _serve(self, client: _Client) -> None:
-        startup = await self._startup(client)
-        if startup is None:
-            return
-        user = startup.parameters.get("user", "")
-        database = startup.parameters.get("database") or user
-        if len(self.sessions) >= self.config.max_connections:
-            await client.fatal("53300", "sorry, too many clients already")
-            return
-        if not await self._authenticate(client, user):
+        try:
+            async with asyncio.timeout(STARTUP_TIMEOUT):
+                startup = await self._startup(client)
+                if startup is None:
+                    return
+                user = startup.parameters.get("user", "")
+                database = startup.parameters.get("database") or user
+                if len(self.sessions) >= self.config.max_connections:
+                    await client.fatal("53300", "sorry, too many clients already")
+                    return
+                if not await self._authenticate(client, user):
+                    return
+        except TimeoutError:
+            log.warning("%s: no startup within %d s, closing", client.peer, STARTUP_TIMEOUT)
             return
         pid, secret = next(self._pids), secrets.randbelow(2**31)
         state = SessionState(self.engine.connect(), user, database, backend_pid=pid)

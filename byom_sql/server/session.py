@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from byom_sql.dialect import Statement
+from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.engine import Connection, parse_script
 from byom_sql.errors import Error, FeatureNotSupported, QueryError, SqlSyntaxError
 from byom_sql.result import Result
@@ -46,14 +47,21 @@ _VERBS = {
 }
 _NAME = r'("(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
 _DECLARE = re.compile(
-    rf"\s*DECLARE\s+{_NAME}\s+(?:[A-Z ]*?)CURSOR(?:\s+WITH(?:OUT)?\s+HOLD)?\s+FOR\s+", re.I | re.S
+    rf"\s*DECLARE\s+{_NAME}\s+(?:[A-Z ]*?)CURSOR(?:\s+(?P<hold>WITH|WITHOUT)\s+HOLD)?\s+FOR\s+",
+    re.I | re.S,
 )
 _FETCH = re.compile(
     rf"\s*FETCH\s+(?:(?:FORWARD|NEXT)\s+)?(ALL|\d+)?\s*(?:FROM|IN)?\s*{_NAME}\s*;?\s*$", re.I
 )
 _CLOSE = re.compile(rf"\s*CLOSE\s+(?:ALL|{_NAME})\s*;?\s*$", re.I)
+# psycopg asks whether a server-side cursor still exists before it closes it
+_CURSOR_EXISTS = re.compile(
+    r"\s*SELECT\s+1\s+FROM\s+pg_catalog\.pg_cursors\s+WHERE\s+name\s*=\s*"
+    r"'((?:[^']|'')*)'\s*;?\s*$",
+    re.I,
+)
 _CURSOR_STATEMENT = re.compile(
-    rf"{_DECLARE.pattern}|{_FETCH.pattern}|{_CLOSE.pattern}", re.I | re.S
+    rf"{_DECLARE.pattern}|{_FETCH.pattern}|{_CLOSE.pattern}|{_CURSOR_EXISTS.pattern}", re.I | re.S
 )
 
 
@@ -132,6 +140,9 @@ class Portal:
     fields: list[Field] | None = None  # what the client was told the columns are
     described: bool = False
     outcome: Outcome | None = None
+    hold: bool = False  # a cursor DECLAREd WITH HOLD outlives its transaction
+    picked: list[int] | None = None  # the outcome's columns sent (None: all)
+    checked: bool = False  # `picked` is known
 
     def binary(self, fields: Sequence[Field]) -> list[bool]:
         return [self.bind.binary_result(i) for i in range(len(fields))]
@@ -166,14 +177,14 @@ class Session:
             elif isinstance(message, messages.Sync):
                 self._failed = False
                 if self.state.transaction == "I":
-                    self._drop_portals()
+                    self._drop_portals(keep_held=True)
                 yield messages.ready_for_query(self.state.transaction)
             elif not self._failed:
                 try:
                     yield from self._extended(message)
                 except Exception as exc:  # noqa: BLE001 - the session survives its own bugs too
                     self._failed = True
-                    yield self._error(_as_error(exc), getattr(message, "sql", ""))
+                    yield self._error(_as_error(exc), self._text_of(message))
         finally:
             self.busy = False
 
@@ -184,7 +195,7 @@ class Session:
         try:
             statements = self._split(sql)
             if not statements:
-                yield messages.empty_query_response()
+                yield messages.EMPTY_QUERY_RESPONSE
             for text, statement in statements:
                 outcome = self._run(text, statement, None)
                 yield from self._send_outcome(outcome, outcome.fields, [], 0, describe=True)
@@ -209,17 +220,17 @@ class Session:
     def _extended(self, message: messages.FrontendMessage) -> Iterator[bytes]:
         if isinstance(message, messages.Parse):
             self._parse(message)
-            yield messages.parse_complete()
+            yield messages.PARSE_COMPLETE
         elif isinstance(message, messages.Bind):
             self._bind(message)
-            yield messages.bind_complete()
+            yield messages.BIND_COMPLETE
         elif isinstance(message, messages.Describe):
             yield from self._describe(message)
         elif isinstance(message, messages.Execute):
             yield from self._execute(message)
         elif isinstance(message, messages.Close):
             self._close(message)
-            yield messages.close_complete()
+            yield messages.CLOSE_COMPLETE
         elif isinstance(message, messages.Flush | messages.Terminate):
             return
         elif isinstance(message, messages.Unsupported):
@@ -240,13 +251,19 @@ class Session:
                 "cannot insert multiple commands into a prepared statement", sql=message.sql
             )
         statement = statements[0][1] if statements else None
+        if statement is None and (declare := _DECLARE.match(message.sql)):
+            statement = _only(message.sql[declare.end() :])  # its parameters are the query's
         intercepted = None
         if statements and not _transaction_verb(message.sql):
             intercepted = self._intercept(message.sql)
         if intercepted is not None and intercepted.sql is not None:
             statement = _only(intercepted.sql)
+        elif intercepted is None and statement is not None and statement.node is None:
+            with duckdb_errors(message.sql):  # a syntax error belongs to Parse, as in Postgres
+                self.conn.cursor.extract_statements(message.sql)
         node = statement.node if statement is not None else None
-        oids = describe.parameter_oids(self.conn, node, message.oids)
+        given = _with_hints(message.oids, intercepted.param_oids if intercepted else ())
+        oids = describe.parameter_oids(self.conn, node, given)
         prepared = Prepared(message.sql, statement, oids)
         if (intercepted is not None and intercepted.sql is None) or not statements:
             prepared.fields, prepared.described = _intercepted_fields(intercepted), True
@@ -274,13 +291,13 @@ class Session:
                 raise QueryError(
                     f"parameter ${index + 1}: {exc}", sqlstate="22P03" if binary else "22P02"
                 ) from None
+        if message.portal and message.portal in self._portals:
+            raise QueryError(f'portal "{message.portal}" already exists', sqlstate="42P03")
         portal = Portal(prepared, params, message)
         if prepared.described:
             portal.fields, portal.described = prepared.fields, True
         if prepared.prerun is not None:
             portal.outcome, prepared.prerun = prepared.prerun, None
-        if message.portal and message.portal in self._portals:
-            raise QueryError(f'portal "{message.portal}" already exists', sqlstate="42P03")
         self._close_portal("")
         self._portals[message.portal] = portal
 
@@ -289,32 +306,37 @@ class Session:
             prepared = self._statement(message.name)
             yield messages.parameter_description(prepared.oids)
             if not prepared.described:
-                self._detach()
-                try:
-                    prepared.fields = describe.result_fields(
-                        self.conn, prepared.statement, prepared.oids, bound=False
-                    )
-                except describe.RunToDescribe:
-                    prepared.prerun = self._run(prepared.text, prepared.statement, None)
-                    prepared.fields = prepared.prerun.fields
+                prepared.fields, prepared.prerun = self._fields(prepared, None)
                 prepared.described = True
             fields, binary = prepared.fields, []
         else:
             portal = self._portal(message.name)
             if not portal.described:
-                self._detach()
-                prepared = portal.prepared
-                try:
-                    portal.fields = describe.result_fields(
-                        self.conn, prepared.statement, prepared.oids, bound=True
-                    )
-                except describe.RunToDescribe:
-                    portal.outcome = self._run(prepared.text, prepared.statement, portal.params)
-                    portal.fields = portal.outcome.fields
+                portal.fields, outcome = self._fields(portal.prepared, portal.params)
+                portal.outcome = outcome or portal.outcome
                 portal.described = True
             fields = portal.fields
             binary = portal.binary(fields or [])
-        yield messages.row_description(fields, binary) if fields is not None else messages.no_data()
+        yield messages.row_description(fields, binary) if fields is not None else messages.NO_DATA
+
+    def _fields(
+        self, prepared: Prepared, params: list[Any] | None
+    ) -> tuple[list[Field] | None, Outcome | None]:
+        """The columns of a statement, and its outcome if it had to run to tell (then the
+        Execute that follows sends that outcome instead of running it again)."""
+        if _verb(prepared.text) in ("DECLARE", "CLOSE") or _transaction_verb(prepared.text):
+            return None, None
+        self._detach()
+        if prepared.statement is not None:
+            try:
+                bound = params is not None
+                return describe.result_fields(
+                    self.conn, prepared.statement, prepared.oids, bound=bound
+                ), None
+            except describe.RunToDescribe:
+                pass
+        outcome = self._run(prepared.text, prepared.statement, params)
+        return outcome.fields, outcome
 
     def _execute(self, message: messages.Execute) -> Iterator[bytes]:
         portal = self._portal(message.portal)
@@ -323,16 +345,10 @@ class Session:
             portal.outcome = self._run(prepared.text, prepared.statement, portal.params)
         outcome = portal.outcome
         fields = portal.fields if portal.described else outcome.fields
-        if (fields is None) != (outcome.fields is None) or len(fields or []) != len(
-            outcome.fields or []
-        ):
-            raise FeatureNotSupported(
-                "the statement's columns changed since it was described",
-                hint="a predictor's outputs are known only when it runs: name the columns "
-                "you select, or use literal values instead of parameters",
-            )
+        if not portal.checked:
+            portal.picked, portal.checked = _described_columns(fields, outcome), True
         yield from self._send_outcome(
-            outcome, fields, portal.binary(fields or []), message.max_rows, describe=False
+            outcome, fields, portal.binary(fields or []), message.max_rows, picked=portal.picked
         )
 
     def _close(self, message: messages.Close) -> None:
@@ -345,17 +361,7 @@ class Session:
 
     def _run(self, text: str, statement: Statement | None, params: list[Any] | None) -> Outcome:
         """Run one statement: transaction verbs and cursors here, pgcatalog's answers, or the
-        engine. Errors inside an explicit transaction block fail the block."""
-        try:
-            return self._run_statement(text, statement, params)
-        except Exception:
-            if self.state.transaction == "T":
-                self.state.transaction = "E"
-            raise
-
-    def _run_statement(
-        self, text: str, statement: Statement | None, params: list[Any] | None
-    ) -> Outcome:
+        engine."""
         verb = _verb(text)
         self._check_transaction(text)
         if _transaction_verb(text):
@@ -364,6 +370,12 @@ class Session:
             return Outcome("", empty=True)
         if verb in ("DECLARE", "FETCH", "CLOSE"):
             return self._cursor(verb, text, params)
+        if match := _CURSOR_EXISTS.match(text):
+            exists = match.group(1).replace("''", "'") in self._portals
+            rows = [(1,)] if exists else []
+            return _outcome_of(
+                InterceptResult(columns=["?column?"], oids=[pgtypes.INT4], rows=rows)
+            )
         self._detach()
         intercepted = self._intercept(text)
         if intercepted is not None and intercepted.sql is None:
@@ -408,7 +420,7 @@ class Session:
             self.conn.sql("BEGIN TRANSACTION")
             self.state.transaction = "T"
             return Outcome("BEGIN")
-        self._drop_portals()
+        self._drop_portals(keep_held=True)
         if status == "I":
             return Outcome(verb, notices=[_warning("25P01", "there is no transaction in progress")])
         self.state.transaction = "I"
@@ -432,7 +444,8 @@ class Session:
             prepared = Prepared(text[start:], statement, [], outcome.fields, described=True)
             bind = messages.Bind(name, "", (), (), ())
             self._close_portal(name)
-            self._portals[name] = Portal(prepared, [], bind, outcome.fields, True, outcome)
+            hold = (match.group("hold") or "").upper() == "WITH"
+            self._portals[name] = Portal(prepared, [], bind, outcome.fields, True, outcome, hold)
             return Outcome("DECLARE CURSOR")
         if verb == "FETCH" and (match := _FETCH.match(text)):
             portal = self._portal(_unquote(match.group(2)))
@@ -463,13 +476,17 @@ class Session:
         binary: list[bool],
         limit: int,
         *,
-        describe: bool,
+        describe: bool = False,
+        picked: list[int] | None = None,
     ) -> Iterator[bytes]:
-        for notice in outcome.notices:
+        """The messages of an outcome: with `describe` its RowDescription first; `picked`
+        sends only those columns (the ones a client was told of when it described)."""
+        notices, outcome.notices = outcome.notices, []
+        for notice in notices:
             yield messages.notice_response(notice)
         yield from self._parameter_status()
         if outcome.empty:
-            yield messages.empty_query_response()
+            yield messages.EMPTY_QUERY_RESPONSE
             return
         if outcome.rows is None or fields is None:
             yield messages.command_complete(outcome.tag_for(0))
@@ -479,6 +496,8 @@ class Session:
         encoders = [(f.oid, i < len(binary) and binary[i]) for i, f in enumerate(fields)]
         count = 0
         for columns, rows in outcome.rows.read(limit):
+            if picked is not None:
+                columns = [columns[i] for i in picked]
             encoded = [
                 pgtypes.encode_column(c, oid, b)
                 for c, (oid, b) in zip(columns, encoders, strict=True)
@@ -489,7 +508,7 @@ class Session:
             outcome.rows.close()
             yield messages.command_complete(outcome.tag_for(count))
         else:
-            yield messages.portal_suspended()
+            yield messages.PORTAL_SUSPENDED
 
     def _parameter_status(self) -> Iterator[bytes]:
         current = self.state.reported()
@@ -499,6 +518,9 @@ class Session:
         self._reported = current
 
     def _error(self, error: Error, sql: str) -> bytes:
+        """The ErrorResponse of a failed statement, which also fails a transaction block."""
+        if self.state.transaction == "T":
+            self.state.transaction = "E"
         position = error.position
         if position is not None and not 0 <= position <= len(sql):
             position = None
@@ -506,7 +528,7 @@ class Session:
             "pid %d: query failed: %s %s | %s",
             self.state.backend_pid,
             error.sqlstate,
-            error.message,
+            " ".join(error.message.split()),
             " ".join(sql.split())[:300],
         )
         notice = Notice(
@@ -519,6 +541,21 @@ class Session:
         return messages.error_response(notice)
 
     # statements and portals ---------------------------------------------------------------------
+
+    def _text_of(self, message: messages.FrontendMessage) -> str:
+        """The statement text a message is about, that an error position points into."""
+        prepared: Prepared | None = None
+        if isinstance(message, messages.Parse):
+            return message.sql
+        if isinstance(message, messages.Bind):
+            prepared = self._statements.get(message.statement)
+        elif isinstance(message, messages.Describe) and message.kind == "S":
+            prepared = self._statements.get(message.name)
+        elif isinstance(message, messages.Describe | messages.Execute):
+            name = message.name if isinstance(message, messages.Describe) else message.portal
+            portal = self._portals.get(name)
+            prepared = portal.prepared if portal is not None else None
+        return prepared.text if prepared is not None else ""
 
     def _statement(self, name: str) -> Prepared:
         prepared = self._statements.get(name)
@@ -546,15 +583,60 @@ class Session:
         self._close_statement("")
         self._close_portal("")
 
-    def _drop_portals(self) -> None:
-        for name in list(self._portals):
-            self._close_portal(name)
+    def _drop_portals(self, *, keep_held: bool = False) -> None:
+        """At the end of a transaction (keep_held), or for CLOSE ALL."""
+        for name, portal in list(self._portals.items()):
+            if not (keep_held and portal.hold):
+                self._close_portal(name)
 
     def _detach(self) -> None:
         """Free the DuckDB cursor: open row streams read their remaining rows into memory."""
         for stream in self._live:
             stream.detach()
         self._live = [s for s in self._live if not s.done]
+
+
+def _described_columns(described: list[Field] | None, outcome: Outcome) -> list[int] | None:
+    """Where the described columns are in the outcome (None: all of them, in order). A
+    statement over a predictor described before its parameters were bound cannot have known
+    the model's extra outputs: those are left out, with a warning."""
+    actual = outcome.fields
+    if described is None or actual is None or described == actual:
+        if (described is None) == (actual is None):
+            return None
+    names = [f.name for f in actual or []]
+    try:
+        picked = [names.index(f.name) for f in described or []]
+    except ValueError:
+        picked = None
+    if picked is None or described is None:
+        raise FeatureNotSupported(
+            "the statement's columns changed since it was described",
+            hint="a predictor's outputs are known only when it runs: name the columns "
+            "you select, or use literal values instead of parameters",
+        )
+    left_out = [name for i, name in enumerate(names) if i not in picked]
+    if left_out:
+        outcome.notices.append(
+            _warning(
+                "01000",
+                f"columns {', '.join(left_out)} were not known when the statement was "
+                "described and are left out; use literal values instead of parameters to get "
+                "them",
+            )
+        )
+    return picked
+
+
+def _with_hints(given: Sequence[int], hints: Sequence[int]) -> list[int]:
+    """The client's parameter OIDs, with pgcatalog's where the client left the choice."""
+    oids = []
+    for i in range(max(len(given), len(hints))):
+        oid = given[i] if i < len(given) else 0
+        if oid in describe.UNSPECIFIED and i < len(hints):
+            oid = hints[i]
+        oids.append(oid)
+    return oids
 
 
 def _outcome_of(intercepted: InterceptResult) -> Outcome:
