@@ -228,14 +228,6 @@ def test_asyncpg_fetch_prepared_parameters(seeded: WireServer, model_server: Mod
     assert len(model_server.predict_requests()) == 4
 
 
-NEEDS_PGCATALOG = pytest.mark.xfail(
-    reason="needs pgcatalog's interception (pg_advisory_unlock_all, SAVEPOINT, version() …): "
-    "remove this marker once the pgcat branch is merged",
-    strict=True,
-)
-
-
-@NEEDS_PGCATALOG
 def test_asyncpg_pool(wire: WireServer) -> None:  # noqa: F811
     async def scenario() -> list[int]:
         dsn = f"postgresql://tester@127.0.0.1:{wire.port}/byom"
@@ -280,7 +272,6 @@ def test_pg8000_seed_query_join_and_parameters(seeded: WireServer) -> None:
 # SQLAlchemy + pandas -----------------------------------------------------------------------------
 
 
-@NEEDS_PGCATALOG
 def test_sqlalchemy_and_pandas_read_sql(seeded: WireServer) -> None:
     pandas = pytest.importorskip("pandas")
     sqlalchemy = pytest.importorskip("sqlalchemy")
@@ -333,7 +324,6 @@ public class WireClient {
 """
 
 
-@NEEDS_PGCATALOG
 @pytest.mark.skipif(
     not (JDBC_JAR.exists() and shutil.which("javac")), reason="pgjdbc or a JDK is not installed"
 )

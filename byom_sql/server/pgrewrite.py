@@ -561,6 +561,9 @@ def _name_outputs(tree: exp.Expression, names: list[str | None], rewriter: _Rewr
                 expression = named
         if name is not None and not isinstance(expression, exp.Alias):
             expression = exp.alias_(expression, name, quoted=True)
+        alias = expression.args.get("alias") if isinstance(expression, exp.Alias) else None
+        if isinstance(alias, exp.Identifier) and not alias.quoted:  # Postgres folds it
+            alias.set("this", alias.name.lower())
         outputs.append(expression)
     select.set("expressions", outputs)
 
@@ -576,7 +579,7 @@ def _leftmost_select(tree: exp.Expression) -> exp.Select:
 def _pg_name(node: exp.Expression) -> str:
     """Postgres' FigureColname: the column, function, or type name, else ?column?."""
     if isinstance(node, exp.Column):
-        return node.name
+        return node.name if node.this.args.get("quoted") else node.name.lower()
     if isinstance(node, exp.Dot):
         return node.name if not isinstance(node.expression, exp.Func) else _pg_name(node.expression)
     if isinstance(node, exp.Cast):
