@@ -52,6 +52,10 @@ class EngineConfig:
     only with --python-models."""
     debug: bool = False
     """Put the traceback of a Python model's exception in the error message."""
+    external_access: bool = True
+    """False: once the catalog's databases are attached, DuckDB may not touch files or load
+    extensions (read_csv('/etc/passwd'), COPY, ATTACH, INSTALL fail). Irreversible for the
+    engine's lifetime; the wire server sets it for network clients."""
 
 
 class Engine:
@@ -66,6 +70,9 @@ class Engine:
             database, self.catalog, enabled=self.config.python_models, debug=self.config.debug
         )
         databases.attach_all(self)
+        if not self.config.external_access:
+            self._db.execute("SET allowed_directories = []")
+            self._db.execute("SET enable_external_access = false")
         self._closed = False
         self._lock = threading.Lock()
 
