@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from byom_sql.errors import DuplicateObject, UndefinedObject
+from byom_sql.errors import DuplicateObject, InvalidOption, UndefinedObject
 
 DEFAULT_PROJECT = "mindsdb"
 RESERVED_NAMES = ("models", "models_versions", "predictors", "databases")
@@ -51,7 +51,9 @@ CREATE TABLE IF NOT EXISTS byom.databases (
 CREATE SCHEMA IF NOT EXISTS mindsdb;
 CREATE OR REPLACE VIEW mindsdb.models_versions AS
 SELECT name, project, status, format, array_to_string(targets, ', ') AS predict,
-       json_extract_string(options, '$."url.predict"') AS url_predict, version, active, error,
+       coalesce(json_extract_string(options, '$."url.predict"'),
+                'python:' || json_extract_string(options, '$.python.callable')) AS url_predict,
+       version, active, error,
        training_rows, created_at, updated_at
 FROM byom.predictors;
 CREATE OR REPLACE VIEW mindsdb.models AS
@@ -160,6 +162,10 @@ class Catalog:
     # writes --------------------------------------------------------------------------------
 
     def add_predictor(self, predictor: Predictor, *, replace_existing: bool = False) -> Predictor:
+        if predictor.name.lower() in RESERVED_NAMES:
+            raise InvalidOption(
+                f"{predictor.name!r} is reserved (it names a catalog table); pick another name"
+            )
         with self._write() as cur:
             exists = self.latest(predictor.name, predictor.project) is not None
             if exists and not replace_existing:
@@ -192,8 +198,10 @@ class Catalog:
         error: str | None = None,
         columns: list[str] | None = None,
         training_rows: int | None = None,
+        options: dict[str, Any] | None = None,
     ) -> Predictor:
-        """Record the end of training; a complete version becomes the active one."""
+        """Record the end of training (and what it changed in the options, such as a trained
+        Python model); a complete version becomes the active one."""
         with self._write() as cur:
             key = [predictor.project, predictor.name]
             if status == "complete":
@@ -205,9 +213,18 @@ class Catalog:
             cur.execute(
                 "UPDATE byom.predictors SET status = ?, error = ?, "
                 "columns = coalesce(?, columns), training_rows = coalesce(?, training_rows), "
-                "updated_at = ? WHERE lower(project) = lower(?) AND lower(name) = lower(?) "
-                "AND version = ?",
-                [status, error, columns, training_rows, utcnow(), *key, predictor.version],
+                "options = coalesce(?, options), updated_at = ? WHERE lower(project) = lower(?) "
+                "AND lower(name) = lower(?) AND version = ?",
+                [
+                    status,
+                    error,
+                    columns,
+                    training_rows,
+                    json.dumps(options) if options is not None else None,
+                    utcnow(),
+                    *key,
+                    predictor.version,
+                ],
             )
         updated = self.predictor(predictor.name, predictor.project, predictor.version)
         assert updated is not None
@@ -255,6 +272,12 @@ class Catalog:
                 self._reload()
 
     def _reload(self) -> None:
+        try:
+            self._load()
+        except duckdb.CatalogException:  # a read-only file byom_sql never wrote to
+            self._predictors, self._databases = {}, {}
+
+    def _load(self) -> None:
         rows = self._cursor.execute(
             "SELECT project, name, version, targets, format, options, columns, from_database, "
             "from_query, status, error, training_rows, active, created_at, updated_at "

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlglot import exp
 
-from byom_sql import databases, training
-from byom_sql.catalog import DEFAULT_PROJECT, RESERVED_NAMES, Predictor
+from byom_sql import databases, python_predictors, training
+from byom_sql.catalog import DEFAULT_PROJECT, Predictor
 from byom_sql.dialect import is_byom_statement, nodes, to_sql
 from byom_sql.errors import InvalidOption, UndefinedObject
 from byom_sql.executor import resolve_predictor
@@ -54,8 +54,6 @@ def execute(conn: Connection, node: exp.Expression, params: Params = None) -> Re
 def create_predictor(conn: Connection, node: nodes.CreatePredictor) -> Result:
     catalog = conn.engine.catalog
     project, name = _name(node.this)
-    if name.lower() in RESERVED_NAMES:
-        raise InvalidOption(f"{name!r} is reserved (it names a catalog table); pick another name")
     targets = [p.name for p in node.args["predict"]]
     options = check_options((o.option_name, o.option_value) for o in node.args.get("using") or [])
     validate_predictor(options, targets)
@@ -73,6 +71,8 @@ def create_predictor(conn: Connection, node: nodes.CreatePredictor) -> Result:
         from_query=source.text if source else None,
         status="training" if source else "complete",
     )
+    if predictor.format == "python":
+        predictor = python_predictors.prepare(conn, predictor)
     predictor = catalog.add_predictor(predictor, replace_existing=bool(node.args.get("replace")))
     if source:
         training.train(conn, predictor, source)
@@ -92,19 +92,20 @@ def retrain(conn: Connection, node: nodes.Retrain) -> Result:
             f"predictor {name} was created without training data: RETRAIN needs FROM",
             hint=f"RETRAIN {name} FROM (SELECT …) or FROM <database> (SELECT …)",
         )
-    new = catalog.add_version(
-        Predictor(
-            project=current.project,
-            name=current.name,
-            version=0,
-            targets=current.targets,
-            format=options["format"],
-            options=options,
-            from_database=source.database,
-            from_query=source.text,
-            status="training",
-        )
+    new = Predictor(
+        project=current.project,
+        name=current.name,
+        version=0,
+        targets=current.targets,
+        format=options["format"],
+        options=options,
+        from_database=source.database,
+        from_query=source.text,
+        status="training",
     )
+    if new.format == "python":
+        new = python_predictors.prepare(conn, new)
+    new = catalog.add_version(new)
     training.train(conn, new, source)
     return Result("RETRAIN")
 
@@ -130,6 +131,7 @@ def describe(predictor: Predictor) -> Result:
         ("features", ", ".join(predictor.features() or [])),
         ("url.predict", options.get("url.predict")),
         ("url.train", options.get("url.train")),
+        ("callable", (options.get("python") or {}).get("callable")),
         ("dtype_dict", json.dumps(options["dtype_dict"]) if "dtype_dict" in options else None),
         (
             "options",
@@ -137,7 +139,7 @@ def describe(predictor: Predictor) -> Result:
                 {
                     k: v
                     for k, v in options.items()
-                    if k not in ("format", "url.predict", "url.train", "dtype_dict")
+                    if k not in ("format", "url.predict", "url.train", "dtype_dict", "python")
                 }
             ),
         ),

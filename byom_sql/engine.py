@@ -21,12 +21,13 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from byom_sql import databases, ddl, executor
+from byom_sql import databases, ddl, executor, python_predictors
 from byom_sql.catalog import Catalog
 from byom_sql.dialect import Statement, parse
 from byom_sql.duckdb_errors import duckdb_errors
-from byom_sql.errors import Error
+from byom_sql.errors import Error, QueryError
 from byom_sql.executor import Progress
+from byom_sql.models.python import PythonRuntime
 from byom_sql.models.transport import Transport
 from byom_sql.result import Result, command_of, returns_rows
 
@@ -46,6 +47,11 @@ class EngineConfig:
     train_timeout: float = 3600.0
     retries: int = 3
     read_only: bool = False
+    python_models: bool = True
+    """Load and run Python predictors (code from the artifact store); the server turns it on
+    only with --python-models."""
+    debug: bool = False
+    """Put the traceback of a Python model's exception in the error message."""
     external_access: bool = True
     """False: once the catalog's databases are attached, DuckDB may not touch files or load
     extensions (read_csv('/etc/passwd'), COPY, ATTACH, INSTALL fail). Irreversible for the
@@ -60,6 +66,9 @@ class Engine:
             self._db = duckdb.connect(database, read_only=self.config.read_only)
             self.catalog = Catalog(self._db.cursor(), read_only=self.config.read_only)
         self.transport = Transport()
+        self.python = PythonRuntime(
+            database, self.catalog, enabled=self.config.python_models, debug=self.config.debug
+        )
         databases.attach_all(self)
         if not self.config.external_access:
             self._db.execute("SET allowed_directories = []")
@@ -67,10 +76,12 @@ class Engine:
         self._closed = False
         self._lock = threading.Lock()
 
-    def connect(self) -> Connection:
+    def connect(self, *, trusted: bool = True) -> Connection:
+        """A session. `trusted=False` for network clients: they may use Python predictors but
+        not create them."""
         if self._closed:
             raise Error("the engine is closed")
-        return Connection(self, self._db.cursor())
+        return Connection(self, self._db.cursor(), trusted=trusted)
 
     def close(self) -> None:
         with self._lock:
@@ -78,6 +89,7 @@ class Engine:
                 return
             self._closed = True
         self.transport.close()
+        self.python.close()
         self._db.close()
 
     def __enter__(self) -> Engine:
@@ -92,10 +104,16 @@ class Connection:
     `interrupt()`, which is meant to be called from another thread."""
 
     def __init__(
-        self, engine: Engine, cursor: duckdb.DuckDBPyConnection, *, owns_engine: bool = False
+        self,
+        engine: Engine,
+        cursor: duckdb.DuckDBPyConnection,
+        *,
+        owns_engine: bool = False,
+        trusted: bool = True,
     ):
         self.engine = engine
         self.cursor = cursor
+        self.trusted = trusted  # the embedding program itself, not a network client
         self.cancel = threading.Event()
         self._owns_engine = owns_engine
         self._current: Result | None = None
@@ -136,11 +154,23 @@ class Connection:
 
     def _dispatch(self, statement: Statement, params: Params) -> Result:
         node = statement.node
+        if node is None:
+            return self._unparsed(statement, params)
         if node is not None and ddl.handles(self, node):
             return ddl.execute(self, node, params)
         if node is not None and executor.reads_predictors(self, node):
             return executor.run_query(self, node.copy(), params)
         return self.passthrough(statement.sql, params, node)
+
+    def _unparsed(self, statement: Statement, params: Params) -> Result:
+        """A statement only DuckDB can read; if DuckDB cannot either, its syntax error gets
+        our parser's position when it gives none."""
+        try:
+            return self.passthrough(statement.sql, params)
+        except QueryError as error:
+            if error.sqlstate == "42601" and error.position is None and statement.error:
+                error.position = (statement.error.position or 0) - statement.start
+            raise
 
     def passthrough(
         self, sql: str, params: Params = None, node: exp.Expression | None = None
@@ -151,11 +181,37 @@ class Connection:
             description = self.cursor.description
             command = command_of(node, sql)
             if returns_rows(node, description):
-                reader = self.cursor.fetch_record_batch(ROWS_PER_BATCH)
+                reader = self.cursor.to_arrow_reader(ROWS_PER_BATCH)
                 return Result(command, reader=reader, on_close=reader.close)
             row = self.cursor.fetchone() if description else None
         count = row[0] if row and isinstance(row[0], int) else None
         return Result(command, rowcount=count)
+
+    def create_predictor(
+        self,
+        name: str,
+        model: Any,
+        *,
+        predict: str | Sequence[str] = "prediction",
+        dtype_dict: Mapping[str, str] | None = None,
+        artifacts: Mapping[str, Any] | None = None,
+        replace: bool = False,
+        **options: Any,
+    ) -> Result:
+        """Register a Python model as predictor `name` (`project.name` also works): a function,
+        an object with predict / predict_batches, or a class built once with `artifacts`.
+        `options` are the USING options that apply (batch_size, max_concurrency). The model is
+        saved in the artifact store beside the database file."""
+        return python_predictors.create(
+            self,
+            name,
+            model,
+            predict=predict,
+            dtype_dict=dtype_dict,
+            artifacts=artifacts,
+            replace_existing=replace,
+            options=options,
+        )
 
     def query_arrow(self, sql: str) -> pa.Table:
         """Rows of one query (which may read predictors), for internal use such as training."""

@@ -11,7 +11,8 @@
     ├── InsufficientPrivilege (42501)   forbidden in this context (e.g. over the wire)
     ├── ModelError (08000)              the model endpoint misbehaved
     │   ├── ModelUnavailable (08001)    could not connect / timed out
-    │   └── ModelProtocolError (08P01)  bad status, bad JSON, wrong row count
+    │   ├── ModelProtocolError (08P01)  bad status, bad JSON, wrong row count
+    │   └── ModelCodeError (38000)      a Python model's own code raised an exception
     ├── DatabaseConnectionError (08006) an attached database cannot be reached
     ├── QueryError                      anything DuckDB reported (SQLSTATE by its class)
     └── QueryCanceled (57014)
@@ -99,6 +100,10 @@ class ModelUnavailable(ModelError, code="08001"):
 
 class ModelProtocolError(ModelError, code="08P01"):
     pass
+
+
+class ModelCodeError(ModelError, code="38000"):
+    """SQLSTATE class 38 is "external routine exception": user code run by the engine."""
 
 
 class DatabaseConnectionError(Error, code="08006"):

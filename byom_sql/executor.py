@@ -137,10 +137,10 @@ def run_query(conn: Connection, node: exp.Expression, params: Params) -> Result:
     def cleanup() -> None:
         for kind, name in reversed(temporary):
             try:
-                if kind == "view":
+                if kind == "arrow":
                     conn.cursor.unregister(name)
                 else:
-                    conn.cursor.execute(f'DROP TABLE IF EXISTS temp."{name}"')
+                    conn.cursor.execute(f'DROP {kind} IF EXISTS temp."{name}"')
             except Exception:  # noqa: BLE001 - best effort: the session may be gone
                 pass
 
@@ -150,16 +150,14 @@ def run_query(conn: Connection, node: exp.Expression, params: Params) -> Result:
                 if isinstance(action, planner.Materialize):
                     with duckdb_errors(action.sql):
                         conn.cursor.execute(f'CREATE TEMP TABLE "{action.name}" AS {action.sql}')
-                    temporary.append(("table", action.name))
+                    temporary.append(("TABLE", action.name))
                 else:
-                    predictions = predict(conn, action)
-                    conn.cursor.register(action.name, predictions)
-                    temporary.append(("view", action.name))
+                    predict(conn, action, temporary)
         final = to_sql(node)
         with duckdb_errors(final):
             conn.cursor.execute(final)
             if returns_rows(node, conn.cursor.description):
-                reader = conn.cursor.fetch_record_batch(conn.engine.config.batch_size)
+                reader = conn.cursor.to_arrow_reader(conn.engine.config.batch_size)
 
                 def close() -> None:
                     reader.close()
@@ -177,8 +175,12 @@ def run_query(conn: Connection, node: exp.Expression, params: Params) -> Result:
 # model calls ---------------------------------------------------------------------------------
 
 
-def predict(conn: Connection, step: planner.Predict) -> pa.Table:
-    """The distinct input rows plus the model's predictions for them."""
+def predict(conn: Connection, step: planner.Predict, temporary: list[tuple[str, str]]) -> None:
+    """Make `step.name` a relation of the step's distinct input rows and their predictions.
+
+    The inputs stay in a DuckDB temporary table (which can spill to disk) and stream out in
+    batches; Python keeps only the model's outputs, which line up with the inputs by position.
+    """
     predictor = step.predictor
     if predictor.status != "complete":
         detail = f": {predictor.error}" if predictor.error else ""
@@ -186,12 +188,24 @@ def predict(conn: Connection, step: planner.Predict) -> pa.Table:
             f"predictor {predictor.name} is not ready (status {predictor.status}{detail})",
             hint=f"RETRAIN {predictor.name} once the model endpoint works",
         )
+    inputs, outputs = f"{step.name}_in", f"{step.name}_out"
     with duckdb_errors(step.input_sql):
-        inputs = conn.cursor.execute(step.input_sql).fetch_arrow_table()
-    sent = _typed_inputs(inputs, predictor, step.features)
-    if step.typed_features:
-        inputs = sent
-    return _score(conn, predictor, inputs, sent)
+        conn.cursor.execute(f'CREATE TEMP TABLE "{inputs}" AS {step.input_sql}')
+    temporary.append(("TABLE", inputs))
+    total = conn.cursor.execute(f'SELECT count(*) FROM "{inputs}"').fetchone()[0]
+    scored = _score(conn, step, inputs, total)
+    conn.cursor.register(outputs, scored)
+    temporary.append(("arrow", outputs))
+    if step.typed_features:  # the outputs carry the typed inputs already
+        conn.cursor.execute(f'CREATE TEMP VIEW "{step.name}" AS SELECT * FROM "{outputs}"')
+    else:
+        taken = ", ".join(f'"{n}"' for n in scored.column_names if n in step.features)
+        exclude = f" EXCLUDE ({taken})" if taken else ""
+        conn.cursor.execute(
+            f'CREATE TEMP VIEW "{step.name}" AS SELECT o.*, i.*{exclude} '
+            f'FROM "{outputs}" AS o POSITIONAL JOIN "{inputs}" AS i'
+        )
+    temporary.append(("VIEW", step.name))
 
 
 def _typed_inputs(inputs: pa.Table, predictor: Predictor, features: list[str]) -> pa.Table:
@@ -222,46 +236,58 @@ def _options(conn: Connection, predictor: Predictor) -> tuple[int, int, Policy]:
     )
 
 
-def _score(conn: Connection, predictor: Predictor, inputs: pa.Table, sent: pa.Table) -> pa.Table:
+def _score(conn: Connection, step: planner.Predict, inputs: str, total: int) -> pa.Table:
+    """The model's outputs for every input row, in input order. The next batch is encoded
+    while up to `max_concurrency` calls are in flight; any failure fails the whole query."""
+    predictor = step.predictor
     batch_size, concurrency, policy = _options(conn, predictor)
-    adapter = adapter_for(predictor, conn.engine.transport)
-    where = adapter.where
-    progress = Progress(predictor.name, inputs.num_rows)
-    in_flight: collections.deque[tuple[int, int, concurrent.futures.Future[Any]]] = (
+    adapter = adapter_for(predictor, conn.engine.transport, conn.engine.python)
+    progress = Progress(predictor.name, total)
+    in_flight: collections.deque[tuple[pa.Table, concurrent.futures.Future[Any]]] = (
         collections.deque()
     )
     outputs: list[pa.Table] = []
 
     def collect() -> None:
-        start, length, future = in_flight.popleft()
-        columns = adapter.predictions(wait(future, conn.cancel), length)
-        outputs.append(_with_predictions(inputs.slice(start, length), columns, predictor, where))
-        progress.rows_done += length
+        sent, future = in_flight.popleft()
+        columns = adapter.predictions(wait(future, conn.cancel), sent.num_rows)
+        kept = sent if step.typed_features else None
+        outputs.append(_outputs(columns, sent.num_rows, predictor, adapter.where, kept))
+        progress.rows_done += sent.num_rows
         progress.in_flight = len(in_flight)
         _report(conn, progress)
 
+    reader = conn.cursor.execute(f'SELECT * FROM "{inputs}"').to_arrow_reader(batch_size)
     try:
-        for start in range(0, sent.num_rows, batch_size):
-            batch = sent.slice(start, batch_size)
-            prepared = adapter.prepare(batch)
+        for batch in reader:
+            sent = _typed_inputs(pa.Table.from_batches([batch]), predictor, step.features)
+            prepared = adapter.prepare(sent)
             while len(in_flight) >= concurrency:
                 collect()
-            in_flight.append((start, batch.num_rows, adapter.send(prepared, policy)))
+            in_flight.append((sent, adapter.send(prepared, policy)))
             progress.in_flight = len(in_flight)
+            _report(conn, progress)
         while in_flight:
             collect()
     finally:
-        for _, _, future in in_flight:
+        reader.close()
+        for _, future in in_flight:
             future.cancel()
     if not outputs:
-        return _with_predictions(inputs, {}, predictor, where)
+        empty = conn.cursor.execute(f'SELECT * FROM "{inputs}" LIMIT 0').to_arrow_table()
+        kept = _typed_inputs(empty, predictor, step.features) if step.typed_features else None
+        return _outputs({}, 0, predictor, adapter.where, kept)
     return pa.concat_tables(outputs, promote_options="permissive")
 
 
-def _with_predictions(
-    rows: pa.Table, columns: Mapping[str, list[Any]], predictor: Predictor, where: str
+def _outputs(
+    columns: Mapping[str, list[Any]],
+    rows: int,
+    predictor: Predictor,
+    where: str,
+    inputs: pa.Table | None,
 ) -> pa.Table:
-    """Targets first, then extra outputs, then the inputs, targets typed by dtype_dict."""
+    """Targets (typed by dtype_dict), then extra outputs, then `inputs` if given."""
     dtypes = {k.lower(): v for k, v in predictor.dtype_dict.items()}
     names, arrays = [], []
     for target in predictor.targets:
@@ -271,7 +297,7 @@ def _with_predictions(
             if dtype:
                 array = types.coerce(array, dtype, what=f"{where}: prediction {target!r}")
         else:
-            array = pa.nulls(rows.num_rows, types.ARROW_TYPES.get(dtype or "", None) or pa.string())
+            array = pa.nulls(rows, types.ARROW_TYPES.get(dtype or "") or pa.string())
         names.append(target)
         arrays.append(array)
     for name, values in columns.items():
@@ -279,10 +305,10 @@ def _with_predictions(
             names.append(name)
             arrays.append(to_arrow(values, name, where))
     taken = {n.lower() for n in names}
-    for name in rows.column_names:
+    for name in inputs.column_names if inputs is not None else []:
         if name.lower() not in taken:
             names.append(name)
-            arrays.append(rows.column(name))
+            arrays.append(inputs.column(name))
     return pa.table(arrays, names=names)
 
 
@@ -304,7 +330,7 @@ def bind_parameters(node: exp.Expression, params: Params) -> exp.Expression:
     counter = iter(range(len(positional)))
 
     def value_of(placeholder: exp.Placeholder) -> exp.Expression:
-        key = placeholder.name
+        key = str(placeholder.args.get("this") or "")
         if not key:
             index = next(counter, None)
             if index is None:

@@ -6,6 +6,7 @@ key); `validate_predictor` checks the combination once all options are known.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,12 +15,28 @@ from urllib.parse import urlparse
 from byom_sql.errors import InvalidOption
 from byom_sql.types import known_dtypes, normalize_dtype
 
-FORMATS = {"mlflow": "mlflow", "ray_serve": "ray_serve", "ray_server": "ray_serve"}
+FORMATS = {
+    "mlflow": "mlflow",
+    "ray_serve": "ray_serve",
+    "ray_server": "ray_serve",
+    "python": "python",
+}
 REQUEST_FORMATS = {
     "mlflow": ("dataframe_split", "dataframe_records", "inputs", "instances"),
     "ray_serve": ("records", "columns"),
 }
 HTTP_FORMATS = ("mlflow", "ray_serve")
+HTTP_OPTIONS = (
+    "url.predict",
+    "url.train",
+    "headers",
+    "request_format",
+    "mlflow_version",
+    "timeout",
+    "train_timeout",
+    "retries",
+)
+PYTHON_OPTIONS = ("module", "artifacts")
 SECRET_OPTIONS = ("headers",)
 
 
@@ -85,6 +102,16 @@ def _seconds(key: str, value: Any) -> float:
     return float(value)
 
 
+def _module(key: str, value: Any) -> str:
+    reference = _string(key, value)
+    if not re.fullmatch(r"[A-Za-z_][\w.]*[:.][A-Za-z_][\w.]*", reference):
+        raise InvalidOption(
+            f"{key} must name an importable class or function as 'package.module:Name', "
+            f"not {reference!r}"
+        )
+    return reference
+
+
 def _headers(key: str, value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
@@ -109,7 +136,9 @@ def _mlflow_version(key: str, value: Any) -> str:
 
 
 OPTIONS: dict[str, Option] = {
-    "format": Option(_format, "wire format of the endpoint: mlflow, ray_serve (ray_server)"),
+    "format": Option(
+        _format, "wire format of the endpoint: mlflow, ray_serve (ray_server); or python"
+    ),
     "url.predict": Option(_url, "URL answering predictions"),
     "url.train": Option(_url, "URL that trains the model (ray_serve)"),
     "dtype_dict": Option(_dtype_dict, "JSON object column -> type of every column the model uses"),
@@ -127,6 +156,8 @@ OPTIONS: dict[str, Option] = {
     "mlflow_version": Option(
         _mlflow_version, "MLflow server generation: 1, 2, 3 or auto (GET /version)"
     ),
+    "module": Option(_module, "python: the class or function to run, 'package.module:Name'"),
+    "artifacts": Option(_string, "python: a file or folder whose paths the class is built with"),
 }
 ALIASES = {"data_dtype": "dtype_dict"}
 
@@ -168,7 +199,19 @@ def validate_predictor(options: dict[str, Any], targets: list[str]) -> None:
     fmt = options.get("format")
     if fmt is None:
         raise InvalidOption(
-            "USING format is required", hint="add format = 'mlflow' or format = 'ray_serve'"
+            "USING format is required",
+            hint="add format = 'mlflow', format = 'ray_serve' or format = 'python'",
+        )
+    misplaced = [k for k in options if k in (HTTP_OPTIONS if fmt == "python" else PYTHON_OPTIONS)]
+    if misplaced:
+        raise InvalidOption(
+            f"option {misplaced[0]} does not apply to format {fmt!r}", key=misplaced[0]
+        )
+    if fmt == "python" and "module" not in options and "python" not in options:
+        raise InvalidOption(
+            "USING module is required for format 'python'",
+            hint="module = 'package.module:MyModel' (an importable class or function)",
+            key="format",
         )
     if fmt in HTTP_FORMATS and "url.predict" not in options:
         raise InvalidOption(f"USING url.predict is required for format {fmt!r}", key="format")
@@ -186,7 +229,7 @@ def validate_predictor(options: dict[str, Any], targets: list[str]) -> None:
             key="request_format",
         )
     dtypes = options.get("dtype_dict")
-    if dtypes:
+    if dtypes and fmt != "python":  # a Python model's outputs may keep the types it returns
         missing = [t for t in targets if t not in dtypes]
         if missing:
             raise InvalidOption(

@@ -160,17 +160,39 @@ def plan_scope(select: exp.Select, refs: list[Ref], ctx: Context, namer: Namer) 
 
 
 def _plan_constants(select: exp.Select, refs: list[Ref], namer: Namer) -> list[Action]:
-    """`SELECT … FROM byom WHERE a = 1 AND b IN (2, 3)`: input rows from the constants."""
+    """`SELECT … FROM byom WHERE a = 1 AND b IN (2, 3)`: input rows from the constants, one
+    per combination; `WHERE (a = 1 AND b = 2) OR (a = 3 AND b = 4)` gives the rows of each."""
     if len(refs) > 1:
         raise FeatureNotSupported(
             "several predictors in one FROM need data: JOIN them to a table or a query",
         )
     ref = refs[0]
+    where = select.args.get("where")
+    condition = _unparen(where.this) if where else None
+    groups = _disjuncts(condition) if isinstance(condition, exp.Or) else [condition]
+    rows = [_constant_rows(ref, group, namer) for group in groups]
+    features = rows[0][0]
+    if any(f != features for f, _ in rows):
+        raise UndefinedColumn(
+            f"each OR branch must give every input of predictor {ref.predictor.name}"
+        )
+    inputs: exp.Query = rows[0][1]
+    for _, query in rows[1:]:
+        inputs = exp.union(inputs, query, distinct=True)
+    name = namer("pred")
+    ref.source.replace(_relation(name, ref.alias))
+    return [Predict(name, ref.predictor, to_sql(inputs), features, typed_features=True)]
+
+
+def _constant_rows(
+    ref: Ref, condition: exp.Expression | None, namer: Namer
+) -> tuple[list[str], exp.Select]:
+    """The features and a query of every combination of the constants in `condition`."""
     predictor = ref.predictor
     features = predictor.features()
     canonical = {f.lower(): f for f in features or []}
     values: dict[str, list[exp.Expression]] = {}
-    for conjunct in _conjuncts(select.args.get("where")):
+    for conjunct in _conjuncts(condition):
         found = _constant_values(conjunct, ref.alias)
         if found is None:
             continue
@@ -194,24 +216,16 @@ def _plan_constants(select: exp.Select, refs: list[Ref], namer: Namer) -> list[A
             hint=f"add WHERE {needed[0]} = … to the query, or JOIN a table that has "
             f"{', '.join(missing or features or ['the inputs'])}",
         )
-    inputs: exp.Select | None = None
-    for feature in features:
-        rows = [exp.Tuple(expressions=[value.copy()]) for value in values[feature]]
+    query = exp.select("*").distinct()
+    for index, feature in enumerate(features):
         table = exp.Values(
-            expressions=rows,
+            expressions=[exp.Tuple(expressions=[value.copy()]) for value in values[feature]],
             alias=exp.TableAlias(
                 this=exp.to_identifier(namer("v")), columns=[exp.to_identifier(feature)]
             ),
         )
-        inputs = (
-            exp.select("*").from_(table).distinct()
-            if inputs is None
-            else inputs.join(table, join_type="cross")
-        )
-    assert inputs is not None
-    name = namer("pred")
-    ref.source.replace(_relation(name, ref.alias))
-    return [Predict(name, predictor, to_sql(inputs), features, typed_features=True)]
+        query = query.from_(table) if index == 0 else query.join(table, join_type="cross")
+    return features, query
 
 
 class _JoinPlanner:
@@ -346,7 +360,8 @@ class _JoinPlanner:
         canonical = {f.lower(): f for f in features or []}
         bound: dict[str, exp.Expression] = {}
         join = ref.source.parent if isinstance(ref.source.parent, exp.Join) else None
-        explicit = _conjuncts(join.args.get("on")) if join else []
+        joins = self.select.args.get("joins") or []
+        explicit = [c for j in joins for c in _conjuncts(j.args.get("on"))]
         for conjunct in explicit + where:
             found = self._explicit_binding(conjunct, ref)
             if found:
@@ -450,12 +465,21 @@ class _JoinPlanner:
         for source, join in joins:
             if any(source is r.source for r in self.refs):
                 continue
+            # a data join's ON may read a predictor that comes first: keep the data part
+            on = (
+                [c.copy() for c in _conjuncts(join.args.get("on")) if self._data_only(c)]
+                if join
+                else []
+            )
             if first:
                 query = query.from_(source.copy(), copy=False)
-                conditions += [c.copy() for c in _conjuncts(join.args.get("on"))] if join else []
+                conditions += on
                 first = False
             else:
-                query.append("joins", join.copy())
+                copied = join.copy()
+                if join.args.get("on"):
+                    copied.set("on", exp.and_(*on) if on else exp.true())
+                query.append("joins", copied)
         return query.where(*conditions, copy=False) if conditions else query
 
     def _materialize(

@@ -1,4 +1,5 @@
-"""Training: read the FROM data, hand it to the train endpoint, record the outcome.
+"""Training: read the FROM data, hand it to the train endpoint (or a Python model's `train`),
+record the outcome.
 
 The predictor row exists (status `training`) before the endpoint is called, so other sessions
 see the state; it ends `complete`, or `error` with the endpoint's message.
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 from sqlglot import exp
 
-from byom_sql import databases
+from byom_sql import databases, python_predictors
 from byom_sql.catalog import Predictor
 from byom_sql.dialect import to_sql
 from byom_sql.errors import Error, UndefinedColumn
@@ -47,10 +48,13 @@ class Source:
 
 def train(conn: Connection, predictor: Predictor, source: Source) -> Predictor:
     catalog = conn.engine.catalog
+    options, columns = None, None
     try:
         data = _fetch(conn, source)
         _check_targets(predictor, data)
-        if predictor.options.get("url.train"):
+        if predictor.format == "python":
+            options, columns = python_predictors.train(conn, predictor, data)
+        elif predictor.options.get("url.train"):
             _call_train_endpoint(conn, predictor, data)
     except Error as error:
         catalog.set_status(predictor, "error", error=error.message)
@@ -60,7 +64,11 @@ def train(conn: Connection, predictor: Predictor, source: Source) -> Predictor:
         )
         raise
     return catalog.set_status(
-        predictor, "complete", columns=data.column_names, training_rows=data.num_rows
+        predictor,
+        "complete",
+        columns=columns or data.column_names,
+        training_rows=data.num_rows,
+        options=options,
     )
 
 

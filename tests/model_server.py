@@ -42,7 +42,8 @@ class Recorded:
     data: list[dict[str, Any]]
     body: dict[str, Any] | list[Any]
     headers: dict[str, str]
-    at: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
 
 
 def score(row: dict[str, Any], skip: set[str] | None = None) -> float:
@@ -71,8 +72,7 @@ class ModelServer:
         self.trained: list[Recorded] = []
         self.misbehaviour: Misbehaviour | None = None
         self.train_error: str | None = None
-        self.in_flight = 0
-        self.max_in_flight = 0
+        self.train_delay = 0.0
         self._lock = threading.Lock()
         self._httpd = _HTTPServer(("127.0.0.1", 0), self._handler())
         self.port = self._httpd.server_address[1]
@@ -93,13 +93,18 @@ class ModelServer:
             self.trained.clear()
             self.misbehaviour = None
             self.train_error = None
-            self.max_in_flight = 0
+            self.train_delay = 0.0
 
     def predict_requests(self) -> list[Recorded]:
         return [r for r in self.requests if not r.path.endswith("/train")]
 
     def rows_received(self) -> int:
         return sum(r.rows for r in self.predict_requests())
+
+    def max_overlap(self) -> int:
+        """Most predict requests of this test that were being answered at the same time."""
+        spans = [(r.started, r.finished or time.monotonic()) for r in self.predict_requests()]
+        return max((sum(1 for s, e in spans if s <= start < e) for start, _ in spans), default=0)
 
     def _take_misbehaviour(self) -> Misbehaviour | None:
         with self._lock:
@@ -135,15 +140,10 @@ class ModelServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                raw = self.rfile.read(length)
-                with server._lock:
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 try:
-                    self._post(raw)
-                finally:
-                    with server._lock:
-                        server.in_flight -= 1
+                    self._post(self.rfile.read(length))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a cancelled or timed-out query)
 
             def _post(self, raw: bytes) -> None:
                 try:
@@ -155,6 +155,7 @@ class ModelServer:
                 if path.endswith("/train"):
                     frame = _frame(json.loads(body["df"]))
                     server.trained.append(_record(path, frame, body, self.headers))
+                    time.sleep(server.train_delay)
                     if server.train_error:
                         self._send(500, server.train_error.encode(), "text/plain")
                     else:
@@ -167,8 +168,16 @@ class ModelServer:
                 else:
                     self._send(404, b'{"detail": "Not Found"}')
                     return
-                server.requests.append(_record(path, frame, body, self.headers))
-                m = server._take_misbehaviour()
+                record = _record(path, frame, body, self.headers)
+                server.requests.append(record)
+                try:
+                    self._answer(path, frame, server._take_misbehaviour())
+                finally:
+                    record.finished = time.monotonic()
+
+            def _answer(
+                self, path: str, frame: list[dict[str, Any]], m: Misbehaviour | None
+            ) -> None:
                 if m and m.delay:
                     time.sleep(m.delay)
                 if m and m.drop:

@@ -130,6 +130,16 @@ def test_malformed_messages_close_that_connection_only(wire: WireServer, bad: by
     assert wire.alive() and still_serves(wire.port)
 
 
+def test_gssenc_and_ssl_requests_are_declined_without_tls(wire: WireServer) -> None:  # noqa: F811
+    with socket.create_connection(("127.0.0.1", wire.port), timeout=10) as sock:
+        for code in (80877104, 80877103):  # GSSENCRequest, then SSLRequest
+            sock.sendall(struct.pack(">ii", 8, code))
+            assert sock.recv(1) == b"N"
+        body = struct.pack(">i", 196608) + cstring("user") + cstring("u") + b"\x00"
+        sock.sendall(struct.pack(">i", len(body) + 4) + body)
+        assert sock.recv(9) == frame(b"R", struct.pack(">i", 0))  # AuthenticationOk
+
+
 def test_truncated_messages_and_garbage_startup(wire: WireServer) -> None:  # noqa: F811
     client = RawClient(wire.port)
     client.send(query("SELECT 1")[:7])

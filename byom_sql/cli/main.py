@@ -2,6 +2,7 @@
 
     byom-sql [--database PATH] [-c SQL]... [-f FILE] [--format F]   one-shot (or SQL on stdin)
     byom-sql [--database PATH]                                      interactive shell
+    byom-sql --connect postgresql://host:port/ [-c SQL]…           the same, on a remote server
     byom-sql <subcommand> …                                         serve, demo, …
 
 Domain errors become `ERROR: …` on stderr and exit status 1; no traceback reaches the user.
@@ -17,16 +18,15 @@ from typing import TextIO
 
 from byom_sql import __version__
 from byom_sql.cli import render
-from byom_sql.engine import Connection, Engine, EngineConfig
-from byom_sql.errors import Error, SqlSyntaxError, caret, line_and_column
-from byom_sql.result import Result
+from byom_sql.cli.backends import Backend, Outcome, open_backend
+from byom_sql.errors import Error
 
 Run = Callable[[argparse.Namespace], int]
 AddArguments = Callable[[argparse.ArgumentParser], None]
 
 # name → (help, add its arguments, run it); filled by the modules in SUBCOMMAND_MODULES
 SUBCOMMANDS: dict[str, tuple[str, AddArguments, Run]] = {}
-SUBCOMMAND_MODULES: tuple[str, ...] = ("byom_sql.cli.serve",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("byom_sql.cli.serve", "byom_sql.cli.serve_model")
 
 
 def subcommand(name: str, help_text: str, arguments: AddArguments) -> Callable[[Run], Run]:
@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"byom-sql {__version__}")
     add_database_option(parser)
+    parser.add_argument(
+        "--connect",
+        metavar="URL",
+        help="run against a remote `byom-sql serve` (any Postgres server), e.g. "
+        "postgresql://host:5432/ ; --database is then ignored",
+    )
     parser.add_argument(
         "-c",
         "--command",
@@ -103,7 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             scripts = [("stdin", sys.stdin.read())]
         if not scripts:
             return _shell(args)
-        return run_scripts(args.database, scripts, args.format, sys.stdout, sys.stderr)
+        backend = open_backend(args.database, args.connect)
+        try:
+            return run_scripts(backend, scripts, args.format, sys.stdout, sys.stderr)
+        finally:
+            backend.close()
     except Error as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 1
@@ -116,55 +126,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_scripts(
-    database: str, scripts: list[tuple[str, str]], fmt: str, out: TextIO, err: TextIO
+    backend: Backend, scripts: list[tuple[str, str]], fmt: str, out: TextIO, err: TextIO
 ) -> int:
-    with Engine(database, EngineConfig()) as engine, engine.connect() as conn:
-        for source, sql in scripts:
-            if not run_script(conn, source, sql, fmt, out, err):
-                return 1
+    for source, sql in scripts:
+        if not run_script(backend, source, sql, fmt, out, err):
+            return 1
     return 0
 
 
-def run_script(conn: Connection, source: str, sql: str, fmt: str, out: TextIO, err: TextIO) -> bool:
+def run_script(backend: Backend, source: str, sql: str, fmt: str, out: TextIO, err: TextIO) -> bool:
     """Run each statement, printing its result; stop at the first error (reported)."""
     try:
-        for result in conn.stream(sql):
-            print_result(result, fmt, out)
+        for outcome in backend.execute(sql):
+            print_result(outcome, fmt, out)
     except Error as error:
-        print(format_error(error, sql, source), file=err)
+        print(render.error(error, sql, source if source != "-c #1" else ""), file=err)
         return False
     return True
 
 
-def print_result(result: Result, fmt: str, out: TextIO) -> None:
-    if not result.has_rows:
+def print_result(outcome: Outcome, fmt: str, out: TextIO) -> None:
+    if outcome.rows is None:
         if fmt in ("table", "markdown"):
-            out.write(result.status + "\n")
+            out.write(outcome.status + "\n")
         return
-    if fmt in ("table", "markdown"):
-        table = result.arrow()
-        rows = list(render.rows_of(table.to_batches()))
-        text = (
-            render.table(table.column_names, rows)
-            if fmt == "table"
-            else render.markdown(table.column_names, rows)
-        )
-        out.write(text + "\n\n")
-        return
-    for chunk in render.stream(result.columns, result.batches(), fmt):
+    for chunk in render.formatted(outcome.columns, outcome.rows, fmt):
         out.write(chunk)
-
-
-def format_error(error: Error, sql: str, source: str = "") -> str:
-    """`ERROR: message`, and for a position in the text, where it is with a caret."""
-    where = f" ({source})" if source and source != "-c #1" else ""
-    if isinstance(error, SqlSyntaxError):
-        return f"ERROR{where}: {error}"
-    text = f"ERROR{where}: {error}"
-    if error.position is not None and 0 <= error.position <= len(sql):
-        line, column = line_and_column(sql, error.position)
-        text += f"\nLINE {line}, column {column}:\n{caret(sql, error.position)}"
-    return text
+    if fmt in ("table", "markdown"):
+        out.write("\n")
 
 
 def _shell(args: argparse.Namespace) -> int:

@@ -1,5 +1,5 @@
-"""Results as text: aligned table, CSV, JSON, JSON lines, markdown. Shared by the one-shot
-command and the shell."""
+"""Results and errors as text: aligned table (fitted to a width on demand), expanded records,
+CSV, JSON, JSON lines, markdown. Shared by the one-shot command and the shell."""
 
 from __future__ import annotations
 
@@ -7,15 +7,28 @@ import csv
 import datetime as dt
 import io
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import orjson
-import pyarrow as pa
+
+from byom_sql.errors import Error, SqlSyntaxError, caret, line_and_column
 
 FORMATS = ("table", "csv", "json", "jsonl", "markdown")
 NULL = "NULL"
+MIN_WIDTH = 8  # a column fitted to the screen keeps at least this many characters
+
+Row = tuple[Any, ...]
+Style = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Omitted:
+    """Stands for rows left out of a long result (the shell shows the head and the tail)."""
+
+    count: int
 
 
 def cell(value: Any) -> str:
@@ -47,43 +60,106 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def rows_of(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[Any, ...]]:
-    for batch in batches:
-        yield from zip(*(c.to_pylist() for c in batch.columns), strict=True)
-
-
 def table(
     names: list[str],
-    rows: list[tuple[Any, ...]],
+    rows: Sequence[Row | Omitted],
     *,
     types: list[str] | None = None,
     max_width: int = 60,
+    width: int | None = None,
+    null: Style | None = None,
+    footer: bool = True,
 ) -> str:
-    """psql-style aligned text; over-long cells are cut with an ellipsis."""
-    header = [n if not types else f"{n}\n{t}" for n, t in zip(names, types or names, strict=True)]
-    body = [[_clip(cell(v), max_width) for v in row] for row in rows]
-    head_lines = [h.split("\n") for h in header]
+    """psql-style aligned text. Over-long cells are cut with an ellipsis; given `width`, columns
+    are narrowed, then middle ones dropped (shown as one … column), to fit. `null` styles NULL
+    cells (the shell dims them); `types` adds a line of column types under the names."""
+    heads = [[n, t] for n, t in zip(names, types, strict=True)] if types else [[n] for n in names]
+    body = [r if isinstance(r, Omitted) else [_clip(cell(v), max_width) for v in r] for r in rows]
     widths = [
-        max([len(x) for x in head_lines[i]] + [len(r[i]) for r in body]) for i in range(len(names))
+        max([len(h) for h in heads[i]] + [len(r[i]) for r in body if not isinstance(r, Omitted)])
+        for i in range(len(names))
     ]
-    out = []
-    for level in range(max(len(h) for h in head_lines) if head_lines else 0):
-        out.append(
-            " "
-            + " | ".join(
-                (h[level] if level < len(h) else "").center(w)
-                for h, w in zip(head_lines, widths, strict=True)
-            ).rstrip()
-        )
-    out.append("-" + "-+-".join("-" * w for w in widths) + "-")
-    for row in body:
-        out.append(" " + " | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
-    count = len(rows)
-    out.append(f"({count} row{'s' if count != 1 else ''})")
+    columns = _fit(widths, width) if width else list(range(len(names)))
+
+    def line(text: Callable[[int], str]) -> str:
+        return (" " + " | ".join("…" if i < 0 else text(i) for i in columns)).rstrip()
+
+    def data(source: Row, row: list[str], i: int) -> str:
+        text = _clip(row[i], widths[i])
+        padding = " " * (widths[i] - len(text))
+        return (null(text) if null and source[i] is None else text) + padding
+
+    lines = [
+        line(lambda i, level=level: _clip(heads[i][level], widths[i]).center(widths[i]))
+        for level in range(len(heads[0]) if heads else 0)
+    ]
+    lines.append("-" + "-+-".join("-" * (widths[i] if i >= 0 else 1) for i in columns) + "-")
+    for source, row in zip(rows, body, strict=True):
+        if isinstance(row, Omitted):
+            lines.append(line(lambda i: "…".center(widths[i])))
+        else:
+            lines.append(line(lambda i, s=source, r=row: data(s, r, i)))
+    if footer:
+        lines.append(count_rows(sum(r.count if isinstance(r, Omitted) else 1 for r in rows)))
+    return "\n".join(lines)
+
+
+def _fit(widths: list[int], width: int) -> list[int]:
+    """Narrow `widths` (in place) and choose the columns that fit in `width` characters: the
+    first and last ones, -1 standing for the dropped middle ones."""
+
+    def total(columns: list[int]) -> int:
+        return sum(widths[i] if i >= 0 else 1 for i in columns) + 3 * (len(columns) - 1) + 2
+
+    every = list(range(len(widths)))
+    while total(every) > width and max(widths, default=0) > MIN_WIDTH:
+        widest = max(every, key=lambda i: widths[i])
+        widths[widest] -= 1
+    if total(every) <= width or len(every) < 3:
+        return every
+
+    def keep(left: int, right: int) -> list[int]:
+        return every[:left] + [-1] + every[len(every) - right :]
+
+    left, right = 1, 1
+    while left + right < len(every):
+        trial = (left + 1, right) if left <= right else (left, right + 1)
+        if total(keep(*trial)) > width:
+            break
+        left, right = trial
+    return keep(left, right)
+
+
+def expanded(
+    names: list[str],
+    rows: Sequence[Row | Omitted],
+    *,
+    width: int | None = None,
+    null: Style | None = None,
+) -> str:
+    """One block per row, one line per column (psql's \\x): for results too wide for a table."""
+    name_width = max((len(n) for n in names), default=0)
+    value_width = max(width - name_width - 3, MIN_WIDTH) if width else 10**9
+    out, number = [], 0
+    for row in rows:
+        if isinstance(row, Omitted):
+            out.append(f"… {row.count} more record{'s' if row.count != 1 else ''} …")
+            number += row.count
+            continue
+        number += 1
+        out.append(f"-[ RECORD {number} ]" + "-" * max(name_width - 8, 1))
+        for name, value in zip(names, row, strict=True):
+            text = _clip(cell(value), value_width)
+            text = null(text) if null and value is None else text
+            out.append(f"{name.ljust(name_width)} | {text}")
     return "\n".join(out)
 
 
-def markdown(names: list[str], rows: list[tuple[Any, ...]]) -> str:
+def count_rows(count: int) -> str:
+    return f"({count} row{'s' if count != 1 else ''})"
+
+
+def markdown(names: list[str], rows: Iterable[Row]) -> str:
     def esc(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
@@ -95,13 +171,31 @@ def markdown(names: list[str], rows: list[tuple[Any, ...]]) -> str:
     return "\n".join(lines)
 
 
-def stream(names: list[str], batches: Iterable[pa.RecordBatch], fmt: str) -> Iterator[str]:
+def formatted(
+    names: list[str],
+    rows: Iterable[Row],
+    fmt: str,
+    *,
+    types: list[str] | None = None,
+    footer: bool = True,
+) -> Iterator[str]:
+    """A whole result in `fmt`, as chunks of text: table and markdown hold the rows to align
+    them, the other formats stream."""
+    if fmt == "table":
+        yield table(names, list(rows), types=types, footer=footer) + "\n"
+    elif fmt == "markdown":
+        yield markdown(names, rows) + "\n"
+    else:
+        yield from _stream(names, rows, fmt)
+
+
+def _stream(names: list[str], rows: Iterable[Row], fmt: str) -> Iterator[str]:
     """Text chunks for the streaming formats (csv, json, jsonl): rows are not all held."""
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(names)
-        for row in rows_of(batches):
+        for row in rows:
             writer.writerow(["" if v is None else cell(v) for v in row])
             if buffer.tell() > 65536:
                 yield buffer.getvalue()
@@ -111,7 +205,7 @@ def stream(names: list[str], batches: Iterable[pa.RecordBatch], fmt: str) -> Ite
         return
     option = orjson.OPT_NON_STR_KEYS
     if fmt == "jsonl":
-        for row in rows_of(batches):
+        for row in rows:
             yield (
                 orjson.dumps(
                     dict(zip(names, row, strict=True)), default=_json_default, option=option
@@ -121,7 +215,7 @@ def stream(names: list[str], batches: Iterable[pa.RecordBatch], fmt: str) -> Ite
         return
     first = True
     yield "["
-    for row in rows_of(batches):
+    for row in rows:
         yield ("\n  " if first else ",\n  ") + orjson.dumps(
             dict(zip(names, row, strict=True)), default=_json_default, option=option
         ).decode()
@@ -129,6 +223,18 @@ def stream(names: list[str], batches: Iterable[pa.RecordBatch], fmt: str) -> Ite
     yield "\n]\n" if not first else "]\n"
 
 
+def error(err: Error, sql: str, source: str = "") -> str:
+    """`ERROR: message`, and for a position in the text, where it is with a caret."""
+    where = f" ({source})" if source else ""
+    text = f"ERROR{where}: {err}"
+    if isinstance(err, SqlSyntaxError):
+        return text
+    if err.position is not None and 0 <= err.position <= len(sql):
+        line, column = line_and_column(sql, err.position)
+        text += f"\nLINE {line}, column {column}:\n{caret(sql, err.position)}"
+    return text
+
+
 def _clip(text: str, width: int) -> str:
     text = text.replace("\n", "\\n")
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"

@@ -40,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-connections", type=int, default=100, metavar="N", help="default: 100"
     )
+    parser.add_argument(
+        "--python-models",
+        action="store_true",
+        help="run the Python predictors stored in the database (their code is loaded from "
+        "the artifact store: trust the file); clients can use them, never create them",
+    )
 
 
 @subcommand("serve", "serve the Postgres wire protocol", arguments=add_arguments)
@@ -69,7 +75,11 @@ def serve(args: argparse.Namespace) -> int:
         config.check()
     except ConfigurationError as error:
         raise Error(str(error)) from None
-    engine_config = EngineConfig(external_access=args.allow_file_access)
+    engine_config = EngineConfig(
+        external_access=args.allow_file_access,
+        python_models=args.python_models,
+        debug=args.debug,
+    )
     with Engine(args.database, engine_config) as engine:
         run(engine, config)
     return 0

@@ -35,6 +35,7 @@ class Statement:
     node: exp.Expression | None  # None: sqlglot cannot read it, DuckDB gets the text as is
     sql: str  # this statement's own text, verbatim
     start: int  # its offset in the script, for error positions
+    error: SqlSyntaxError | None = None  # why sqlglot could not read it (lenient parse)
 
 
 def parse(sql: str, *, lenient: bool = False) -> list[Statement]:
@@ -50,13 +51,15 @@ def parse(sql: str, *, lenient: bool = False) -> list[Statement]:
     statements = []
     for chunk in _split(all_tokens):
         start, end = chunk[0].start, chunk[-1].end + 1
+        error = None
         try:
             node = DIALECT.parser().parse(chunk, sql)[0]
-        except ParseError as error:
+        except ParseError as parse_error:
+            error = _syntax_error(sql, parse_error)
             if not lenient or _is_ours(chunk):
-                raise _syntax_error(sql, error) from None
+                raise error from None
             node = None
-        statements.append(Statement(node=node, sql=sql[start:end], start=start))
+        statements.append(Statement(node=node, sql=sql[start:end], start=start, error=error))
     return statements
 
 

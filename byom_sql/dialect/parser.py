@@ -44,20 +44,22 @@ class ByomParser(DuckDBParser):
     def raise_error(self, message: str, token: Token | None = None) -> None:
         """Like sqlglot's, but records where the offending token starts so the caret points at
         its first character rather than its last."""
-        token = token or self._curr or self._prev or Token.string("")
-        at_end = token.token_type == TokenType.SENTINEL or "TokenType.SENTINEL" in message
-        if message.startswith("Required keyword") and self._curr is None:
-            message, at_end = "Unexpected end of input: the statement is incomplete", True
-        elif message.startswith("Required keyword"):
-            message = (
-                f"Syntax error at or near {_describe_token(token.token_type.name, token.text)}"
-            )
-        start = (self._tokens[-1].end + 1 if self._tokens else 0) if at_end else token.start
+        curr = self._curr
+        # nothing left to point at (sqlglot's end-of-input token is falsy)
+        at_end = token is None and (curr is None or curr.token_type == TokenType.SENTINEL)
+        token = token or curr or self._prev or Token.string("")
+        at_end = at_end or token.token_type == TokenType.SENTINEL
+        at_end = at_end or "TokenType.SENTINEL" in message
+        generic = message.startswith("Required keyword") or message == _GENERIC
         message = _TOKEN_REPR.sub(lambda m: _describe_token(m.group(1), m.group(2)), message)
-        if message == "Invalid expression / Unexpected token":
-            message = (
-                f"Syntax error at or near {_describe_token(token.token_type.name, token.text)}"
-            )
+        if generic and at_end:
+            message = "Unexpected end of input: the statement is incomplete"
+        elif generic:
+            near = _describe_token(token.token_type.name, token.text)
+            message = f"Syntax error at or near {near}"
+        elif at_end and "end of input" not in message:
+            message = f"{message}, but the statement ends here"
+        start = (self._tokens[-1].end + 1 if self._tokens else 0) if at_end else token.start
         try:
             super().raise_error(message, token)
         except ParseError as error:
@@ -207,8 +209,12 @@ class ByomParser(DuckDBParser):
         return super()._parse_table_part(schema=schema)
 
     def _parse_predictor_name(self) -> exp.Table:
-        if not self._curr or self._curr.token_type not in (
-            self.ID_VAR_TOKENS | {TokenType.IDENTIFIER}
+        curr = self._curr
+        keyword = curr is not None and curr.text.upper() in ("PREDICT", "USING", "FROM")
+        if (
+            curr is None
+            or keyword
+            or curr.token_type not in (self.ID_VAR_TOKENS | {TokenType.IDENTIFIER})
         ):
             self.raise_error("Expected a predictor name")
         return self._parse_table_parts()
@@ -322,6 +328,7 @@ class ByomParser(DuckDBParser):
         return ident
 
 
+_GENERIC = "Invalid expression / Unexpected token"
 _TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: .*?>")
 
 

@@ -1,6 +1,7 @@
 """Model formats. An adapter turns a batch of input rows into a pending call and its outcome
-into columns; HTTP formats are pure encoders and decoders over the
-shared transport. `adapter_for` picks one by the predictor's format."""
+into columns; HTTP formats are pure encoders and decoders over the shared transport, the
+python format calls user code in the engine's worker pool. `adapter_for` picks one by the
+predictor's format."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pyarrow as pa
 from byom_sql.catalog import Predictor
 from byom_sql.errors import FeatureNotSupported, ModelError
 from byom_sql.models import mlflow
+from byom_sql.models.python import PythonAdapter, PythonRuntime
 from byom_sql.models.ray_serve import RayServe
 from byom_sql.models.transport import Policy, Request, Transport
 
@@ -32,7 +34,9 @@ _mlflow_versions: dict[str, int] = {}
 _lock = threading.Lock()
 
 
-def adapter_for(predictor: Predictor, transport: Transport) -> Adapter:
+def adapter_for(predictor: Predictor, transport: Transport, python: PythonRuntime) -> Adapter:
+    if predictor.format == "python":
+        return PythonAdapter(predictor, python)
     if predictor.format == "ray_serve":
         return RayServe(predictor, transport)
     if predictor.format == "mlflow":

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from byom_sql.catalog import Predictor
 from byom_sql.errors import ModelProtocolError
@@ -72,11 +73,49 @@ def columns_json(table: pa.Table) -> bytes:
 
 def records_json(table: pa.Table) -> bytes:
     """`[{"a": .., "b": ..}, ..]`: what pandas' `to_json(orient="records")` gives."""
-    return dumps(table.to_pylist())
+    return _numeric_records_json(table) or dumps(table.to_pylist())
 
 
-def rows(table: pa.Table) -> list[tuple[Any, ...]]:
-    return list(zip(*(table.column(n).to_pylist() for n in table.column_names), strict=True))
+def _numeric_records_json(table: pa.Table) -> bytes | None:
+    """Records built by Arrow's string kernels, without a Python object per value, when every
+    column is a finite number or a boolean without nulls; None otherwise."""
+    if table.num_rows == 0 or table.num_columns == 0:
+        return None
+    parts: list[Any] = []
+    for index, name in enumerate(table.column_names):
+        column = table.column(name)
+        kind = column.type
+        numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+        if column.null_count or not (numeric or pa.types.is_boolean(kind)):
+            return None
+        if pa.types.is_floating(kind) and not pc.all(pc.is_finite(column)).as_py():
+            return None
+        text = pc.cast(column, pa.string())
+        if pa.types.is_floating(kind):  # Arrow writes 1.0 as "1": keep it a float in JSON
+            text = pc.if_else(
+                pc.match_substring_regex(text, "[.e]"),
+                text,
+                pc.binary_join_element_wise(text, ".0", ""),
+            )
+        parts += [("{" if index == 0 else ",") + orjson.dumps(name).decode() + ":", text]
+    rows = pc.binary_join_element_wise(*parts, "},", "")
+    rows = rows.combine_chunks() if isinstance(rows, pa.ChunkedArray) else rows
+    offsets = np.frombuffer(
+        rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=rows.offset * 4
+    )
+    data = rows.buffers()[2].to_pybytes()[offsets[0] : offsets[-1] - 1]  # no trailing comma
+    return b"[" + data + b"]"
+
+
+def rows(table: pa.Table) -> np.ndarray | list[tuple[Any, ...]]:
+    """The rows as a list of lists for JSON: a 2-D numpy array (serialised in C) when every
+    column is numeric without nulls and of one type, else tuples."""
+    values = [column_values(table.column(n)) for n in table.column_names]
+    if values and all(isinstance(v, np.ndarray) for v in values):
+        if len({v.dtype for v in values}) == 1:  # type: ignore[union-attr]
+            return np.column_stack(values)
+    listed = [v.tolist() if isinstance(v, np.ndarray) else v for v in values]
+    return list(zip(*listed, strict=True))
 
 
 def parse_reply(reply: Reply, label: str) -> Any:

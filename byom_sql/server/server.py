@@ -156,7 +156,7 @@ class Server:
             log.warning("%s: no startup within %d s, closing", client.peer, STARTUP_TIMEOUT)
             return
         pid, secret = next(self._pids), secrets.randbelow(2**31)
-        state = SessionState(self.engine.connect(), user, database, backend_pid=pid)
+        state = SessionState(self.engine.connect(trusted=False), user, database, backend_pid=pid)
         for key, value in startup.parameters.items():
             if key.lower() in _STARTUP_SETTINGS:
                 state.settings[key.lower()] = value

@@ -1,0 +1,1 @@
+CREATE PREDICTOR byom USING format = 'mlflow', url.predict = 'http://h/invocations'

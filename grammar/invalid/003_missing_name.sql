@@ -1,0 +1,1 @@
+CREATE PREDICTOR PREDICT y USING format = 'mlflow'

@@ -1,0 +1,1 @@
+CREATE PREDICTOR m PREDICT y USING url.predict = 'http://h/invocations'

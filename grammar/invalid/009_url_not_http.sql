@@ -1,0 +1,1 @@
+CREATE MODEL m PREDICT y USING format = 'mlflow', url.predict = 'ftp://h/invocations'

@@ -1,0 +1,4 @@
+CREATE MODEL m PREDICT y
+USING format = 'mlflow',
+      url.predict = 'http://h/invocations',
+      url.train = 'http://h/train'

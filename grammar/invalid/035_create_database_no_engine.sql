@@ -1,0 +1,1 @@
+CREATE DATABASE mydb WITH PARAMETERS = {"host": "h"}

@@ -1,0 +1,1 @@
+CREATE DATABASE mydb WITH ENGINE = 'postgres', PARAMETERS = [1, 2]

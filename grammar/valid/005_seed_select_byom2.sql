@@ -1,0 +1,1 @@
+SELECT y FROM byom2 WHERE `0`=2;

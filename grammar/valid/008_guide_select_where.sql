@@ -1,0 +1,1 @@
+SELECT * FROM byom WHERE initial_price = 3000 AND rental_price = 3000;

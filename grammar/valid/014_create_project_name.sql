@@ -1,0 +1,1 @@
+CREATE PREDICTOR mindsdb.byom PREDICT y USING format = 'mlflow', url.predict = 'http://h/invocations'

@@ -1,0 +1,1 @@
+CREATE MODEL m PREDICT y USING format = 'ray_serve', url.predict = 'http://h/p', headers = {"Authorization": "Bearer abc", "X-Team": "ml"}

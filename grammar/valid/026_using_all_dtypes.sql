@@ -1,0 +1,1 @@
+CREATE MODEL m PREDICT y USING format = 'mlflow', url.predict = 'http://h/invocations', dtype_dict = {"a": "integer", "b": "float", "c": "quantity", "d": "binary", "e": "categorical", "f": "tags", "g": "date", "h": "datetime", "i": "text", "y": "float"}

@@ -1,0 +1,1 @@
+CREATE MODEL m PREDICT y USING FORMAT = 'MLflow', URL.PREDICT = 'http://h/invocations'

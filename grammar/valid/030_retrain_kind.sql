@@ -1,0 +1,1 @@
+RETRAIN PREDICTOR byom

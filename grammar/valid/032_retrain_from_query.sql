@@ -1,0 +1,1 @@
+RETRAIN byom FROM (SELECT * FROM t WHERE d > '2024-01-01')

@@ -1,0 +1,1 @@
+RETRAIN byom FROM mydb (SELECT * FROM test_data.home_rentals)

@@ -1,0 +1,1 @@
+DROP PREDICTOR byom

@@ -1,0 +1,1 @@
+SHOW MODELS WHERE status = 'error' AND version > 1

@@ -1,0 +1,1 @@
+CREATE DATABASE d ENGINE 'sqlite' PARAMETERS {"db_file": "/tmp/x.db"}

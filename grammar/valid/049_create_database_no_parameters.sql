@@ -1,0 +1,1 @@
+CREATE DATABASE scratch WITH ENGINE = 'duckdb'

@@ -1,0 +1,1 @@
+CREATE OR REPLACE DATABASE d WITH ENGINE = 'files', PARAMETERS = {"path": "data/*.parquet", "read_only": true}

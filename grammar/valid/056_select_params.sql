@@ -1,0 +1,1 @@
+SELECT * FROM byom WHERE initial_price = $1 AND rental_price = ?

@@ -1,0 +1,1 @@
+FROM t SELECT a, b WHERE a > 1

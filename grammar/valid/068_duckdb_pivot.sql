@@ -1,0 +1,1 @@
+PIVOT cities ON year USING sum(population)

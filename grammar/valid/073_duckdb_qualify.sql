@@ -1,0 +1,1 @@
+SELECT * FROM t QUALIFY row_number() OVER (PARTITION BY a ORDER BY b) = 1
