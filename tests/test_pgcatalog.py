@@ -78,10 +78,12 @@ def run(state: SessionState, sql: str, params: list[Any] | None = None) -> tuple
 
 
 def replay(state: SessionState, exchange: dict[str, Any], **substitutes: str) -> tuple[list, list]:
-    sql = exchange["sql"]
+    """Run a captured statement, names or oids of the capture replaced (in its parameters too)."""
+    text = json.dumps(exchange)
     for old, new in substitutes.items():
-        sql = sql.replace(old, new)
-    return run(state, sql, parameters(exchange))
+        text = text.replace(old, new)
+    exchange = json.loads(text)
+    return run(state, exchange["sql"], parameters(exchange))
 
 
 def postgres_columns(exchange: dict[str, Any]) -> list[str]:
@@ -221,7 +223,7 @@ def test_psycopg_type_lookup_finds_real_types(state: SessionState) -> None:
 def test_sqlalchemy_inspector_lists(
     state: SessionState, key: str, schema: str, expected: list
 ) -> None:
-    (exchange,) = captured("sqlalchemy", key, schema)
+    exchange = captured("sqlalchemy", key, schema)[-1]
     assert sorted(replay(state, exchange)[1]) == expected
 
 
@@ -253,7 +255,7 @@ def test_sqlalchemy_primary_key_and_foreign_keys(state: SessionState) -> None:
     (foreign,) = captured("sqlalchemy", "psycopg get_foreign_keys")
     _, rows = replay(state, foreign, home_rentals="pets")
     assert [row[:4] for row in rows] == [
-        ("pets", "pets_owner_id_fkey", "FOREIGN KEY (owner) REFERENCES owners(id)", "main")
+        ("pets", "pets_owner_id_fkey", 'FOREIGN KEY ("owner") REFERENCES owners(id)', "main")
     ]
 
 
@@ -287,7 +289,7 @@ def test_asyncpg_type_introspection_is_answered_with_postgres_types(state: Sessi
 
 def test_asyncpg_pool_reset(state: SessionState) -> None:
     (_, reset) = captured("asyncpg", "pool")
-    state.settings["application_name"] = "changed"
+    run(state, "SET application_name = 'changed'")
     answers = [pgcatalog.intercept(state, s.sql) for s in parse_script(reset["sql"])]
     unlock, close, unlisten, reset_all = answers
     assert unlock is not None and unlock.sql is not None
@@ -416,6 +418,7 @@ def test_settings_postgres_refuses_to_change(state: SessionState) -> None:
 
 def test_duckdb_settings_go_to_duckdb(state: SessionState) -> None:
     assert pgcatalog.intercept(state, "SET threads = 1") is None
+    run(state, "SET threads = 1")
     assert run(state, "SHOW threads") == (["threads"], [("1",)])
     assert pgcatalog.intercept(state, "SHOW TABLES") is None
 

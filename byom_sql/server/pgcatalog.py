@@ -396,7 +396,7 @@ def _pg_type(cursor: duckdb.DuckDBPyConnection, duck_type: str) -> tuple[int, in
         if duck_type not in _TYPE_CACHE:
             try:
                 reader = cursor.execute(f"SELECT CAST(NULL AS {duck_type}) AS c")
-                schema = reader.fetch_record_batch().schema
+                schema = reader.to_arrow_reader().schema
                 field = pgtypes.field_of("c", schema.field("c").type)
                 _TYPE_CACHE[duck_type] = (field.oid, field.typmod)
             except duckdb.Error:

@@ -157,6 +157,9 @@ HELPERS: dict[str, str] = {
         FROM __pg_predictors AS p LEFT JOIN duckdb_schemas() AS s
           ON s.database_name = current_database() AND s.schema_name = p.project
         UNION ALL
+        SELECT oid + 1, nsp, conname, 'i', 'p', len(conkey), NULL, NULL, NULL, true
+        FROM __pg_keys WHERE contype <> 'f'
+        UNION ALL
         SELECT oid, {PG_CATALOG}, name, kind, 'p', ncols, NULL, NULL, NULL, true
         FROM __pg_catalog_relations""",
     "__pg_regclass": """
@@ -212,7 +215,7 @@ ROWS: dict[str, tuple[str, dict[str, str]]] = {
             "relname": "name",
             "relnamespace": "nsp",
             "relowner": "10",
-            "relam": "CASE kind WHEN 'r' THEN 2 ELSE 0 END",
+            "relam": "CASE kind WHEN 'r' THEN 2 WHEN 'i' THEN 403 ELSE 0 END",
             "reltuples": "coalesce(tuples, -1)",
             "relpersistence": "persistence",
             "relkind": "kind",
@@ -407,6 +410,24 @@ for _name in ("pg_roles", "pg_user", "pg_authid", "pg_shadow"):
     ROWS[_name] = ("__pg_session", _ROLE)
 
 
+# the columns scalar lookups read (pgrewrite.py): each relation's lookup CTE renames them
+# `__<column>`, so they never hide a column of the client's query
+LOOKUPS = {
+    "__pg_types": ("oid", "typname", "display"),
+    "__pg_rel": ("oid", "visible", "definition"),
+    "__pg_regclass": ("oid", "relname", "qualname", "display"),
+    "__pg_schemas": ("oid", "nspname"),
+    "__pg_proc_info": ("oid", "name", "result", "arguments"),
+    "__pg_keys": ("oid", "def"),
+    "__pg_description": ("objoid", "objsubid", "description"),
+    "__pg_settings_now": ("name", "setting"),
+}
+
+
+def lookup_name(relation: str) -> str:
+    return f"{relation}_lookup"
+
+
 # building the CTEs -------------------------------------------------------------------------
 
 
@@ -437,11 +458,17 @@ def _visit(name: str, ordered: list[str]) -> None:
 
 @functools.cache
 def _dependencies(name: str) -> tuple[str, ...]:
+    if name.endswith("_lookup"):
+        return (name.removesuffix("_lookup"),)
     text = HELPERS.get(name) or ROWS.get(name.removeprefix("__"), ("", {}))[0]
     return tuple(dict.fromkeys(n for n in re.findall(r"\b__pg_\w+", text) if n != name))
 
 
 def _sql(name: str, facts: Facts) -> str:
+    if name.endswith("_lookup"):
+        relation = name.removesuffix("_lookup")
+        fields = ", ".join(f"{column} AS __{column}" for column in LOOKUPS[relation])
+        return f"SELECT {fields} FROM {relation}"
     if name in HELPERS:
         return HELPERS[name]
     dynamic = _DYNAMIC.get(name)

@@ -237,7 +237,7 @@ class _Rewriter:
         return _scalar(
             "setting",
             "__pg_settings_now",
-            exp.func("lower", exp.column("name")).eq(exp.func("lower", name)),
+            exp.func("lower", _field("name")).eq(exp.func("lower", name)),
         )
 
     def set_config_call(self, args: list[exp.Expression]) -> exp.Expression:
@@ -282,9 +282,15 @@ class _Rewriter:
 
 
 def _scalar(column: str, relation: str, where: exp.Expression) -> exp.Expression:
-    """(SELECT column FROM relation WHERE … LIMIT 1)."""
-    query = exp.select(column).from_(relation).where(where).limit(1)
-    return exp.Subquery(this=query)
+    """(SELECT column FROM relation WHERE … LIMIT 1), over the relation's lookup CTE: its
+    columns are `__`-prefixed (`_field`), so the client's own column names in `where` still
+    name the client's columns, not the lookup's."""
+    query = exp.select(_field(column)).from_(pgrelations.lookup_name(relation))
+    return exp.Subquery(this=query.where(where).limit(1))
+
+
+def _field(name: str) -> exp.Column:
+    return exp.column(f"__{name}")
 
 
 def _format_type(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
@@ -300,20 +306,21 @@ def _format_type(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
     )
     sized = exp.func(
         "concat",
-        exp.column("display"),
+        _field("display"),
         exp.Literal.string("("),
         mod.copy(),
         exp.Literal.string(")"),
     )
     display = (
         exp.case()
-        .when(exp.or_(typmod.copy().is_(exp.null()), typmod.copy() < 0), exp.column("display"))
-        .when(exp.column("typname").eq(exp.Literal.string("numeric")), numeric)
-        .when(exp.column("typname").isin("varchar", "bpchar"), sized)
-        .else_(exp.column("display"))
+        .when(exp.or_(typmod.copy().is_(exp.null()), typmod.copy() < 0), _field("display"))
+        .when(_field("typname").eq(exp.Literal.string("numeric")), numeric)
+        .when(_field("typname").isin("varchar", "bpchar"), sized)
+        .else_(_field("display"))
     )
+    lookup = pgrelations.lookup_name("__pg_types")
     found = exp.Subquery(
-        this=exp.select(display).from_("__pg_types").where(exp.column("oid").eq(oid)).limit(1)
+        this=exp.select(display).from_(lookup).where(_field("oid").eq(oid)).limit(1)
     )
     return exp.func("coalesce", found, exp.Literal.string("???"))
 
@@ -322,24 +329,24 @@ def _by_oid(
     column: str, relation: str
 ) -> Callable[[_Rewriter, list[exp.Expression]], exp.Expression]:
     def build(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
-        return _scalar(column, relation, exp.column("oid").eq(args[0]))
+        return _scalar(column, relation, _field("oid").eq(args[0]))
 
     return build
 
 
 def _description(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
     subid = args[1] if len(args) > 1 and not _is_textual(args[1]) else exp.Literal.number(0)
-    where = exp.and_(exp.column("objoid").eq(args[0]), exp.column("objsubid").eq(subid))
+    where = exp.and_(_field("objoid").eq(args[0]), _field("objsubid").eq(subid))
     return _scalar("description", "__pg_description", where)
 
 
 def _table_is_visible(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
-    found = _scalar("visible", "__pg_rel", exp.column("oid").eq(args[0]))
+    found = _scalar("visible", "__pg_rel", _field("oid").eq(args[0]))
     return exp.func("coalesce", found, exp.false())
 
 
 def _view_definition(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
-    text = _scalar("definition", "__pg_rel", exp.column("oid").eq(args[0]))
+    text = _scalar("definition", "__pg_rel", _field("oid").eq(args[0]))
     pattern = r"(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?(TEMP\w*\s+)?VIEW\s+.*?\s+AS\s+"
     return exp.func("regexp_replace", text, exp.Literal.string(pattern), exp.Literal.string(""))
 
@@ -365,7 +372,7 @@ def _size_pretty(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
 def _expand_array(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
     """information_schema._pg_expandarray(a): one row (x, n) per element, as a struct."""
     array = args[0]
-    i = exp.to_identifier("i")
+    i = exp.to_identifier("__i")  # not a name the client's query may use for a table
     element = exp.Struct(
         expressions=[
             exp.PropertyEQ(
@@ -432,13 +439,13 @@ def _reg_oid(kind: str, name: exp.Expression) -> exp.Expression:
         exp.Literal.string("^pg_catalog\\."),
         exp.Literal.string(""),
     )
-    where = exp.or_(*(exp.column(c).eq(bare.copy()) for c in columns))
+    where = exp.or_(*(_field(c).eq(bare.copy()) for c in columns))
     return _scalar("oid", relation, where)
 
 
 def _reg_name(kind: str, oid: exp.Expression) -> exp.Expression:
     relation, _, display = _REG_LOOKUP[kind]
-    found = _scalar(display, relation, exp.column("oid").eq(oid))
+    found = _scalar(display, relation, _field("oid").eq(oid))
     return exp.func("coalesce", found, _cast(oid.copy(), "VARCHAR"))
 
 
