@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import byom_sql
+from byom_sql.dialect import parse
 from byom_sql.engine import parse_script
 from byom_sql.errors import Error
 from byom_sql.server import pgcatalog, pgtypes
@@ -492,6 +493,20 @@ def test_discard_all(state: SessionState) -> None:
 )
 def test_user_sql_is_not_touched(state: SessionState, sql: str) -> None:
     assert pgcatalog.intercept(state, sql) is None
+
+
+def test_every_rewrite_reads_back_in_our_dialect(state: SessionState) -> None:
+    """The session parses the SQL it is given (to infer parameter types, to dispatch)."""
+    state.transaction = "T"
+    rewritten = 0
+    for client in ("psql", "sqlalchemy", "asyncpg", "pgjdbc"):
+        for key in json.loads((FIXTURES / f"{client}.json").read_text()):
+            for exchange in captured(client, key):
+                answer = pgcatalog.intercept(state, exchange["sql"])
+                if answer is not None and answer.sql is not None:
+                    rewritten += 1
+                    parse(answer.sql)  # raises SqlSyntaxError if not
+    assert rewritten > 80
 
 
 def test_parameters_survive_the_rewrite(state: SessionState) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -24,11 +23,12 @@ from tests.wire import (
     SEED_ROWS,
     WireServer,
     create_seed_predictor,
+    needs_pgjdbc,
+    run_java,
     wire,  # noqa: F401 - fixture
 )
 
 PSQL = "/usr/bin/psql"
-JDBC_JAR = Path("/usr/share/java/postgresql.jar")
 
 
 @pytest.fixture
@@ -324,18 +324,9 @@ public class WireClient {
 """
 
 
-@pytest.mark.skipif(
-    not (JDBC_JAR.exists() and shutil.which("javac")), reason="pgjdbc or a JDK is not installed"
-)
+@needs_pgjdbc
 def test_pgjdbc_seed_query_and_join(seeded: WireServer, tmp_path: Path) -> None:
-    (tmp_path / "WireClient.java").write_text(JAVA_CLIENT)
-    subprocess.run(["javac", "WireClient.java"], cwd=tmp_path, check=True, timeout=120)
     url = f"jdbc:postgresql://127.0.0.1:{seeded.port}/byom?sslmode=disable"
-    done = subprocess.run(
-        ["java", "-cp", f"{tmp_path}:{JDBC_JAR}", "WireClient", url, SEED_QUERY, JOIN_QUERY],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.split()
+    lines = run_java(tmp_path, JAVA_CLIENT, url, SEED_QUERY, JOIN_QUERY)
     assert lines[:3] == ["6000|0.5|3000|3000", "8400|5400", "6100|6000"]
     assert lines[3:] == [str(i + 1) for i in range(7)]

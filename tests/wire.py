@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -14,6 +16,11 @@ from pathlib import Path
 import pytest
 
 from tests.model_server import ModelServer
+
+JDBC_JAR = Path("/usr/share/java/postgresql.jar")  # Debian's libpostgresql-jdbc-java
+needs_pgjdbc = pytest.mark.skipif(
+    not (JDBC_JAR.exists() and shutil.which("javac")), reason="pgjdbc or a JDK is not installed"
+)
 
 SEED_DTYPES = (
     '{"number_of_rooms": "categorical", "initial_price": "integer", "rental_price": "integer"}'
@@ -153,3 +160,18 @@ class RawClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def run_java(directory: Path, source: str, *args: str) -> list[str]:
+    """Compile and run a one-class Java program with pgjdbc; the lines it printed."""
+    name = re.search(r"public class (\w+)", source).group(1)  # type: ignore[union-attr]
+    (directory / f"{name}.java").write_text(source)
+    subprocess.run(["javac", f"{name}.java"], cwd=directory, check=True, timeout=120)
+    done = subprocess.run(
+        ["java", "-cp", f"{directory}:{JDBC_JAR}", name, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()

@@ -157,7 +157,7 @@ HELPERS: dict[str, str] = {
         FROM __pg_predictors AS p LEFT JOIN duckdb_schemas() AS s
           ON s.database_name = current_database() AND s.schema_name = p.project
         UNION ALL
-        SELECT oid + 1, nsp, conname, 'i', 'p', len(conkey), NULL, NULL, NULL, true
+        SELECT indexoid, nsp, conname, 'i', 'p', len(conkey), NULL, NULL, NULL, true
         FROM __pg_keys WHERE contype <> 'f'
         UNION ALL
         SELECT oid, {PG_CATALOG}, name, kind, 'p', ncols, NULL, NULL, NULL, true
@@ -186,7 +186,11 @@ HELPERS: dict[str, str] = {
                k.table_oid AS conrelid,
                list_transform(k.constraint_column_indexes, i -> CAST(i + 1 AS SMALLINT))
                  AS conkey,
-               r.table_oid AS confrelid, k.constraint_text AS def
+               r.table_oid AS confrelid, k.constraint_text AS def,
+               3000000000 + k.table_oid * 1024 + k.constraint_index * 2 + 1 AS indexoid,
+               'CREATE UNIQUE INDEX ' || k.constraint_name || ' ON ' || k.schema_name || '.'
+                 || k.table_name || ' USING btree ('
+                 || array_to_string(k.constraint_column_names, ', ') || ')' AS indexdef
         FROM duckdb_constraints() AS k LEFT JOIN duckdb_tables() AS r
           ON k.constraint_type = 'FOREIGN KEY' AND r.database_name = k.database_name
          AND r.schema_name = k.schema_name AND r.table_name = k.referenced_table
@@ -216,6 +220,7 @@ ROWS: dict[str, tuple[str, dict[str, str]]] = {
             "relnamespace": "nsp",
             "relowner": "10",
             "relam": "CASE kind WHEN 'r' THEN 2 WHEN 'i' THEN 403 ELSE 0 END",
+            "relhasindex": "oid IN (SELECT conrelid FROM __pg_keys WHERE contype <> 'f')",
             "reltuples": "coalesce(tuples, -1)",
             "relpersistence": "persistence",
             "relkind": "kind",
@@ -322,7 +327,7 @@ ROWS: dict[str, tuple[str, dict[str, str]]] = {
             **{c: c for c in ("oid", "conname", "contype", "conrelid", "conkey", "confrelid")},
             "connamespace": "nsp",
             "convalidated": "true",
-            "conindid": "CASE WHEN contype = 'f' THEN 0 ELSE oid + 1 END",
+            "conindid": "CASE WHEN contype = 'f' THEN 0 ELSE indexoid END",
             "confupdtype": "CASE WHEN contype = 'f' THEN 'a' ELSE ' ' END",
             "confdeltype": "CASE WHEN contype = 'f' THEN 'a' ELSE ' ' END",
             "confmatchtype": "CASE WHEN contype = 'f' THEN 's' ELSE ' ' END",
@@ -333,7 +338,7 @@ ROWS: dict[str, tuple[str, dict[str, str]]] = {
     "pg_index": (
         "__pg_keys WHERE contype <> 'f'",
         {
-            "indexrelid": "oid + 1",
+            "indexrelid": "indexoid",
             "indrelid": "conrelid",
             "indnatts": "len(conkey)",
             "indnkeyatts": "len(conkey)",
@@ -418,7 +423,7 @@ LOOKUPS = {
     "__pg_regclass": ("oid", "relname", "qualname", "display"),
     "__pg_schemas": ("oid", "nspname"),
     "__pg_proc_info": ("oid", "name", "result", "arguments"),
-    "__pg_keys": ("oid", "def"),
+    "__pg_keys": ("oid", "def", "indexoid", "indexdef"),
     "__pg_description": ("objoid", "objsubid", "description"),
     "__pg_settings_now": ("name", "setting"),
 }
@@ -460,7 +465,7 @@ def _visit(name: str, ordered: list[str]) -> None:
 def _dependencies(name: str) -> tuple[str, ...]:
     if name.endswith("_lookup"):
         return (name.removesuffix("_lookup"),)
-    text = HELPERS.get(name) or ROWS.get(name.removeprefix("__"), ("", {}))[0]
+    text = HELPERS.get(name) or str(ROWS.get(name.removeprefix("__"), ""))
     return tuple(dict.fromkeys(n for n in re.findall(r"\b__pg_\w+", text) if n != name))
 
 

@@ -62,7 +62,6 @@ _OPERATORS: dict[str, Callable[[exp.Expression, exp.Expression], exp.Expression]
 }
 _ALWAYS_TRUE = re.compile(r"^(has_\w+_privilege|pg_has_role|pg_\w+_is_visible)$")
 _NULL_TEXT = (
-    "pg_get_indexdef",
     "pg_get_statisticsobjdef_columns",
     "pg_get_serial_sequence",
     "shobj_description",
@@ -401,6 +400,7 @@ _FUNCTIONS: dict[str, Callable[[_Rewriter, list[exp.Expression]], exp.Expression
     "pg_get_expr": lambda r, a: a[0],
     "pg_get_constraintdef": _by_oid("def", "__pg_keys"),
     "pg_get_viewdef": _view_definition,
+    "pg_get_indexdef": lambda r, a: _scalar("indexdef", "__pg_keys", _field("indexoid").eq(a[0])),
     "pg_get_function_result": _by_oid("result", "__pg_proc_info"),
     "pg_get_function_arguments": _by_oid("arguments", "__pg_proc_info"),
     "pg_get_function_identity_arguments": _by_oid("arguments", "__pg_proc_info"),
@@ -414,7 +414,10 @@ _FUNCTIONS: dict[str, Callable[[_Rewriter, list[exp.Expression]], exp.Expression
     "array_lower": lambda r, a: (
         exp.case().when(exp.func("len", a[0]) > 0, exp.Literal.number(1)).else_(exp.null())
     ),
-    "json_build_object": lambda r, a: exp.func("json_object", *a),
+    "json_build_object": lambda r, a: exp.Anonymous(
+        this="json_object",
+        expressions=[exp.paren(x) if isinstance(x, exp.Binary) else x for x in a],
+    ),
     "_pg_expandarray": _expand_array,
 }
 
@@ -533,9 +536,12 @@ def _alias_columns(node: exp.Expression) -> exp.Expression:
 def _keeping_parameters(replacement: exp.Expression, args: list[exp.Expression]) -> exp.Expression:
     """The replacement of a call whose dropped arguments held $n: the client binds them all,
     so they stay in the statement, in a branch that never changes the value."""
-    kept = {id(n) for n in replacement.find_all(exp.Placeholder, exp.Parameter)}
+    kept = {p.sql() for p in replacement.find_all(exp.Placeholder, exp.Parameter)}
     dropped = [
-        p for arg in args for p in arg.find_all(exp.Placeholder, exp.Parameter) if id(p) not in kept
+        p
+        for arg in args
+        for p in arg.find_all(exp.Placeholder, exp.Parameter)
+        if p.sql() not in kept
     ]
     if not dropped:
         return replacement

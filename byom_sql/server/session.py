@@ -54,6 +54,7 @@ _FETCH = re.compile(
     rf"\s*FETCH\s+(?:(?:FORWARD|NEXT)\s+)?(ALL|\d+)?\s*(?:FROM|IN)?\s*{_NAME}\s*;?\s*$", re.I
 )
 _CLOSE = re.compile(rf"\s*CLOSE\s+(?:ALL|{_NAME})\s*;?\s*$", re.I)
+_DEALLOCATE = re.compile(rf"\s*DEALLOCATE\s+(?:PREPARE\s+)?(?:(ALL)|{_NAME})\s*;?\s*$", re.I)
 # psycopg asks whether a server-side cursor still exists before it closes it
 _CURSOR_EXISTS = re.compile(
     r"\s*SELECT\s+1\s+FROM\s+pg_catalog\.pg_cursors\s+WHERE\s+name\s*=\s*"
@@ -370,6 +371,8 @@ class Session:
             return Outcome("", empty=True)
         if verb in ("DECLARE", "FETCH", "CLOSE"):
             return self._cursor(verb, text, params)
+        if verb == "DEALLOCATE":
+            return self._deallocate(text)
         if match := _CURSOR_EXISTS.match(text):
             exists = match.group(1).replace("''", "'") in self._portals
             rows = [(1,)] if exists else []
@@ -429,6 +432,21 @@ class Session:
             return Outcome("COMMIT")
         self.conn.sql("ROLLBACK")
         return Outcome("ROLLBACK")
+
+    def _deallocate(self, text: str) -> Outcome:
+        """DEALLOCATE [PREPARE] name | ALL: the session's prepared statements (psycopg sends
+        DEALLOCATE ALL after a ROLLBACK once it has prepared statements)."""
+        match = _DEALLOCATE.match(text)
+        if match is None:
+            raise SqlSyntaxError("expected DEALLOCATE [PREPARE] name | ALL", sql=text)
+        if match.group(1):
+            for name in [n for n in self._statements if n]:
+                self._close_statement(name)
+            return Outcome("DEALLOCATE ALL")
+        name = _unquote(match.group(2))
+        self._statement(name)  # 26000 when there is no such statement
+        self._close_statement(name)
+        return Outcome("DEALLOCATE")
 
     def _cursor(self, verb: str, text: str, params: list[Any] | None) -> Outcome:
         """DECLARE … CURSOR FOR query, FETCH n FROM name, CLOSE name: cursors are portals."""
