@@ -417,6 +417,21 @@ def test_settings_postgres_refuses_to_change(state: SessionState) -> None:
     assert error.value.sqlstate == "55P02"
 
 
+def test_client_encoding_is_utf8_only(state: SessionState) -> None:
+    assert run(state, "SET NAMES 'utf-8'") == ([], [])
+    assert state.reported()["client_encoding"] == "UTF8"
+    with pytest.raises(Error) as error:
+        pgcatalog.intercept(state, "SET client_encoding = 'LATIN1'")
+    assert error.value.sqlstate == "0A000"
+
+
+def test_transaction_isolation(state: SessionState) -> None:
+    state.transaction = "T"
+    assert run(state, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ") == ([], [])
+    assert run(state, "SHOW transaction isolation level")[1] == [("repeatable read",)]
+    assert run(state, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY") == ([], [])
+
+
 def test_duckdb_settings_go_to_duckdb(state: SessionState) -> None:
     assert pgcatalog.intercept(state, "SET threads = 1") is None
     run(state, "SET threads = 1")

@@ -85,10 +85,12 @@ def intercept(state: SessionState, sql: str) -> InterceptResult | None:
 
 
 def _set(state: SessionState, text: str) -> InterceptResult | None:
-    if re.match(r"SET\s+(SESSION\s+CHARACTERISTICS\s+AS\s+)?TRANSACTION\b", text, re.I):
+    transaction = re.match(r"SET\s+(SESSION\s+CHARACTERISTICS\s+AS\s+)?TRANSACTION\b", text, re.I)
+    if transaction:
         level = _ISOLATION.search(text)
+        name = "default_transaction_isolation" if transaction.group(1) else "transaction_isolation"
         if level:
-            _store(state, "transaction_isolation", " ".join(level.group(1).lower().split()))
+            _store(state, name, " ".join(level.group(1).lower().split()))
         return InterceptResult(tag="SET")
     statement = pgsettings.parse_set(text)
     if statement is None:
@@ -110,12 +112,23 @@ def _set(state: SessionState, text: str) -> InterceptResult | None:
 
 def _store(state: SessionState, name: str, value: str) -> None:
     """Keep a setting; TimeZone and search_path also change what DuckDB does."""
+    if name == "client_encoding":
+        value = _utf8_only(value)
     if state.settings.get(name) != value:
         if name == "timezone":
             _duckdb_setting(state, "TimeZone", value)
         elif name == "search_path":
             _duckdb_search_path(state, value)
     state.settings[name] = value
+
+
+def _utf8_only(encoding: str) -> str:
+    if encoding.upper().replace("-", "").replace("_", "") not in ("UTF8", "UNICODE"):
+        raise FeatureNotSupported(
+            f"client_encoding {encoding!r} is not supported: byom_sql speaks UTF8 only",
+            hint="SET client_encoding = 'UTF8', and convert text in the client",
+        )
+    return "UTF8"
 
 
 def _reset(state: SessionState, name: str) -> None:
