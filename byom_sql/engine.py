@@ -69,10 +69,9 @@ class Engine:
         self.python = PythonRuntime(
             database, self.catalog, enabled=self.config.python_models, debug=self.config.debug
         )
-        databases.attach_all(self)
+        self.attachments = databases.attach_all(self)
         if not self.config.external_access:
-            self._db.execute("SET allowed_directories = []")
-            self._db.execute("SET enable_external_access = false")
+            databases.lock_down(self)
         self._closed = False
         self._lock = threading.Lock()
 
@@ -156,11 +155,12 @@ class Connection:
         node = statement.node
         if node is None:
             return self._unparsed(statement, params)
-        if node is not None and ddl.handles(self, node):
+        if ddl.handles(self, node):
             return ddl.execute(self, node, params)
-        if node is not None and executor.reads_predictors(self, node):
+        node, sql = databases.bind_sources(self, node, statement.sql)
+        if executor.reads_predictors(self, node):
             return executor.run_query(self, node.copy(), params)
-        return self.passthrough(statement.sql, params, node)
+        return self.passthrough(sql, params, node)
 
     def _unparsed(self, statement: Statement, params: Params) -> Result:
         """A statement only DuckDB can read; if DuckDB cannot either, its syntax error gets

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlglot import exp
 
-from byom_sql import planner, types
+from byom_sql import databases, planner, types
 from byom_sql.catalog import DEFAULT_PROJECT, Predictor
 from byom_sql.dialect import to_sql
 from byom_sql.duckdb_errors import duckdb_errors
@@ -33,8 +33,6 @@ from byom_sql.result import Result, command_of, returns_rows
 
 if TYPE_CHECKING:
     from byom_sql.engine import Connection, Params
-
-REMOTE_ENGINES = ("postgres", "mysql", "mariadb")
 
 
 @dataclass
@@ -123,8 +121,7 @@ class _Context:
             return [row[0] for row in self.conn.cursor.execute(f"DESCRIBE {sql}").fetchall()]
 
     def is_remote(self, table: exp.Table) -> bool:
-        database = self.conn.engine.catalog.database(table.catalog) if table.catalog else None
-        return database is not None and database.engine in REMOTE_ENGINES
+        return databases.is_remote(self.conn, table)
 
 
 def run_query(conn: Connection, node: exp.Expression, params: Params) -> Result:
