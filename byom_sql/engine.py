@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from byom_sql import databases, ddl, executor, python_predictors
+from byom_sql import databases, ddl, executor, guard, python_predictors
 from byom_sql.catalog import Catalog
 from byom_sql.dialect import Statement, parse
 from byom_sql.duckdb_errors import duckdb_errors
@@ -153,6 +153,8 @@ class Connection:
 
     def _dispatch(self, statement: Statement, params: Params) -> Result:
         node = statement.node
+        if not self.trusted:
+            guard.check(node, statement.sql, locked=not self.engine.config.external_access)
         if node is None:
             return self._unparsed(statement, params)
         if ddl.handles(self, node):
