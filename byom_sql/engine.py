@@ -11,6 +11,7 @@ DuckDB cursor, so sessions have their own transactions and temporary relations.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -74,6 +75,8 @@ class Engine:
             databases.lock_down(self)
         self._closed = False
         self._lock = threading.Lock()
+        self._schema_changes = itertools.count(1)
+        self.schema_version = 0  # moves on after any statement that may create or drop names
 
     def connect(self, *, trusted: bool = True) -> Connection:
         """A session. `trusted=False` for network clients: they may use Python predictors but
@@ -117,6 +120,7 @@ class Connection:
         self._owns_engine = owns_engine
         self._current: Result | None = None
         self._closed = False
+        self.known_tables: dict[str, tuple[int, bool]] = {}  # name → (schema_version, exists)
         self.on_progress: Callable[[Progress], None] | None = None
 
     def sql(self, query: str, params: Params = None) -> Result:
@@ -148,6 +152,9 @@ class Connection:
             if error.position is not None and statement.start:
                 error.position += statement.start
             raise
+        finally:
+            if not isinstance(statement.node, _READ_ONLY):
+                self.engine.schema_version = next(self.engine._schema_changes)
         self._current = result
         return result
 
@@ -242,6 +249,9 @@ class Connection:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_READ_ONLY = (exp.Query, exp.Describe, exp.Show)
 
 
 @functools.lru_cache(maxsize=512)
