@@ -195,8 +195,7 @@ def predict(conn: Connection, step: planner.Predict, temporary: list[tuple[str, 
         )
     batch_size = _options(conn, predictor)[0]
     if step.typed_features:  # a few rows of constants: no temporary table is worth it
-        with duckdb_errors(step.input_sql):
-            rows = conn.cursor.execute(step.input_sql).to_arrow_table()
+        rows = _constant_table(conn, step)
         scored = _score(conn, step, rows.to_batches(batch_size), rows.schema, rows.num_rows)
         conn.cursor.register(step.name, scored)  # the outputs carry the typed inputs
         temporary.append(("arrow", step.name))
@@ -220,6 +219,14 @@ def predict(conn: Connection, step: planner.Predict, temporary: list[tuple[str, 
         f'FROM "{outputs}" AS o POSITIONAL JOIN "{inputs}" AS i'
     )
     temporary.append(("VIEW", step.name))
+
+
+def _constant_table(conn: Connection, step: planner.Predict) -> pa.Table:
+    if step.rows is not None:
+        columns = list(zip(*step.rows, strict=True))
+        return pa.table([pa.array(list(c)) for c in columns], names=step.features)
+    with duckdb_errors(step.input_sql):
+        return conn.cursor.execute(step.input_sql).to_arrow_table()
 
 
 def _typed_inputs(inputs: pa.Table, predictor: Predictor, features: list[str]) -> pa.Table:
