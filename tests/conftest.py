@@ -7,6 +7,8 @@ import pytest
 import byom_sql
 from tests.model_server import ModelServer
 
+pytest_plugins = ["tests.remote_servers"]  # fixtures for the PostgreSQL and MariaDB tests
+
 
 @pytest.fixture(scope="session")
 def model_server_session() -> Iterator[ModelServer]:

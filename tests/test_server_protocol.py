@@ -170,7 +170,9 @@ def test_cancel_during_a_slow_model_call(wire: WireServer, model_server: ModelSe
 
         def cancel_when_called() -> None:
             deadline = time.monotonic() + 10
-            while not model_server.in_flight and time.monotonic() < deadline:
+            while not any(r.finished is None for r in model_server.predict_requests()) and (
+                time.monotonic() < deadline
+            ):
                 time.sleep(0.01)
             conn.cancel_safe()
 
@@ -221,15 +223,12 @@ def test_fifty_concurrent_clients_predict(wire: WireServer, model_server: ModelS
             results[n] = exc
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(50)]
-    started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.monotonic() - started
     assert results == {n: [(float(n + 1),)] for n in range(50)}
-    assert model_server.max_in_flight > 1  # calls overlapped: no client waited for another's
-    assert elapsed < 50 * 0.2
+    assert model_server.max_overlap() > 1  # calls overlapped: no client waited for another's
 
 
 # security, authentication, TLS -------------------------------------------------------------------

@@ -77,6 +77,11 @@ def _drop_database(gen: DuckDBGenerator, node: nodes.DropDatabase) -> str:
     return f"DROP DATABASE{exists} {gen.sql(node, 'this')}"
 
 
+def _raw_query(gen: DuckDBGenerator, node: nodes.RawQuery) -> str:
+    alias = gen.sql(node, "alias")
+    return f"{gen.sql(node, 'this')} ({node.args['query'].this}){f' AS {alias}' if alias else ''}"
+
+
 class ByomGenerator(DuckDBGenerator):
     TRANSFORMS = {
         **DuckDBGenerator.TRANSFORMS,
@@ -90,6 +95,7 @@ class ByomGenerator(DuckDBGenerator):
         nodes.ShowDatabases: _show_databases,
         nodes.CreateDatabase: _create_database,
         nodes.DropDatabase: _drop_database,
+        nodes.RawQuery: _raw_query,
     }
 
     def identifier_sql(self, expression: exp.Identifier) -> str:
