@@ -187,6 +187,8 @@ def test_set_is_reported_and_shown(server: WireServer) -> None:
         )
         conn.execute("RESET application_name")
         assert conn.info.parameter_status("application_name") == ""
+        shown = {name: value for name, value, _ in conn.execute("SHOW ALL").fetchall()}
+        assert shown["server_version"] == "16.0" and shown["TimeZone"] == "UTC"
 
 
 def test_rollback_to_savepoint_when_nothing_changed(server: WireServer) -> None:
