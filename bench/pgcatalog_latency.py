@@ -63,6 +63,12 @@ def main() -> None:
     print(f"{'statement':42} {'intercept':>10} {'+ DuckDB':>10}")
     baseline = median_ms(lambda: con.sql("SELECT 1").fetchall(), args.iterations)
     print(f"{'SELECT 1 (engine only)':42} {'':>10} {baseline:10.1f}")
+    for sql in (
+        "SELECT * FROM home_rentals WHERE number_of_rooms = 3",
+        "SELECT name, version FROM mindsdb.models",
+    ):
+        alone = median_ms(lambda sql=sql: pgcatalog.intercept(state, sql), args.iterations)
+        print(f"{'untouched: ' + sql[:31]:42} {alone:10.3f}")
     for client, key, index in STATEMENTS:
         text = (FIXTURES / f"{client}.json").read_text().replace("{schema}", "main")
         exchange = json.loads(text)[key][index]

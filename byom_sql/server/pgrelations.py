@@ -436,10 +436,6 @@ def lookup_name(relation: str) -> str:
 # building the CTEs -------------------------------------------------------------------------
 
 
-def emulated(name: str) -> bool:
-    return name in RELATIONS
-
-
 def cte_name(name: str) -> str:
     return f"__{name}"
 

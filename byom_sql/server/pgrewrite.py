@@ -21,6 +21,7 @@ map) is called when a CTE needs them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,13 @@ _NULL_TEXT = (
     "pg_get_ruledef",
     "pg_advisory_unlock_all",
 )
+_CONSTANTS: dict[str, exp.Expression] = {
+    "pg_encoding_to_char": exp.Literal.string("UTF8"),
+    "pg_char_to_encoding": exp.Literal.number(6),
+    "pg_tablespace_location": exp.Literal.string(""),
+    "pg_is_in_recovery": exp.false(),
+    "pg_relation_is_publishable": exp.false(),
+}
 _NULL_SIZE = (
     "pg_table_size",
     "pg_relation_size",
@@ -95,8 +103,11 @@ class Rewritten:
     set_config: list[tuple[str, str]] = field(default_factory=list)  # (name, value) to store
 
 
+@functools.lru_cache(maxsize=512)
 def parse(sql: str) -> exp.Expression | None:
-    """The statement as Postgres reads it; None when sqlglot cannot (the engine will say)."""
+    """The statement as Postgres reads it; None when sqlglot cannot (the engine will say).
+    Cached by text (clients send the same few metadata queries again and again): copy it
+    before changing it."""
     try:
         statements = sqlglot.parse(sql, read="postgres")
     except (ParseError, TokenError):
@@ -105,10 +116,11 @@ def parse(sql: str) -> exp.Expression | None:
 
 
 def rewrite(sql: str, session: Session) -> Rewritten | None:
-    tree = parse(sql)
-    if not isinstance(tree, exp.Query):
+    parsed = parse(sql)
+    if not isinstance(parsed, exp.Query):
         return None
-    rewriter = _Rewriter(session, {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)})
+    tree = parsed.copy()
+    rewriter = _Rewriter(session, tree)
     names = _output_names(tree)
     tree = rewriter.walk(tree)
     if not rewriter.changed:
@@ -134,9 +146,15 @@ def _with_ctes(tree: exp.Expression, session: Session) -> str:
 
 
 class _Rewriter:
-    def __init__(self, session: Session, user_ctes: set[str]):
+    def __init__(self, session: Session, tree: exp.Expression):
         self.session = session
-        self.user_ctes = user_ctes
+        self.user_ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+        # the emulated relation each alias names, for its system column tableoid
+        self.aliases = {
+            t.alias_or_name.lower(): relation
+            for t in tree.find_all(exp.Table)
+            if (relation := self.emulated(t)) is not None
+        }
         self.changed = False
         self.set_config: list[tuple[str, str]] = []
         self.reg_kind: dict[int, str] = {}  # id of a rewritten reg cast → its reg type
@@ -163,6 +181,9 @@ class _Rewriter:
         if isinstance(node, exp.Column) and node.text("db").lower() == "pg_catalog":
             node.set("db", None)
             return node
+        if isinstance(node, exp.Column) and node.name.lower() == "tableoid":
+            relation = self.aliases.get(node.table.lower())
+            return exp.Literal.number(relation.oid) if relation else node
         if isinstance(node, exp.Cast):  # before Func: a Cast is one
             return self.cast(node)
         if isinstance(node, exp.Collate):
@@ -183,14 +204,23 @@ class _Rewriter:
                 node.set("db", None)
                 self.changed = True
             return _alias_columns(node)
-        name, schema = node.name.lower(), node.text("db").lower()
-        if not pgrelations.emulated(name) or schema not in ("", "pg_catalog") or node.catalog:
+        relation = self.emulated(node)
+        if relation is None:
             return node
-        if not schema and name in self.user_ctes:
-            return node
+        name = relation.name
         alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
         self.changed = True
         return exp.Table(this=exp.to_identifier(pgrelations.cte_name(name)), alias=alias)
+
+    def emulated(self, node: exp.Table) -> pgrelations.Relation | None:
+        """The pg_catalog relation a table reference names: pg_catalog.x, or x unless the
+        query has a CTE of that name."""
+        if not isinstance(node.this, exp.Identifier) or node.catalog:
+            return None
+        name, schema = node.name.lower(), node.text("db").lower()
+        if schema not in ("", "pg_catalog") or (not schema and name in self.user_ctes):
+            return None
+        return pgrelations.RELATIONS.get(name)
 
     # functions ---------------------------------------------------------------------------
 
@@ -216,6 +246,8 @@ class _Rewriter:
         build = _FUNCTIONS.get(name)
         if build is not None:
             return _keeping_parameters(build(self, args), args)
+        if name in _CONSTANTS:
+            return _keeping_parameters(_CONSTANTS[name].copy(), args)
         if _ALWAYS_TRUE.match(name):
             return _keeping_parameters(exp.true(), args)
         if name in _NULL_TEXT:
@@ -392,9 +424,6 @@ _FUNCTIONS: dict[str, Callable[[_Rewriter, list[exp.Expression]], exp.Expression
     "set_config": _Rewriter.set_config_call,
     "pg_backend_pid": lambda r, a: exp.Literal.number(r.session.backend_pid),
     "pg_get_userbyid": lambda r, a: exp.Literal.string(r.session.user),
-    "pg_encoding_to_char": lambda r, a: exp.Literal.string("UTF8"),
-    "pg_is_in_recovery": lambda r, a: exp.false(),
-    "pg_relation_is_publishable": lambda r, a: exp.false(),
     "pg_table_is_visible": _table_is_visible,
     "format_type": _format_type,
     "pg_get_expr": lambda r, a: a[0],
