@@ -75,7 +75,7 @@ class Served:
 
     def wait_healthy(self, timeout: float = START_TIMEOUT) -> Served:
         start = time.monotonic()
-        with httpx.Client(timeout=5.0) as client:
+        with httpx.Client(timeout=5.0, trust_env=False) as client:
             while time.monotonic() - start < timeout:
                 if self.process.poll() is not None:
                     raise RuntimeError(

@@ -71,7 +71,7 @@ def test_model_server_speaks_the_ray_serve_contract() -> None:
         {"a": float(i), "b": float(i % 3), "label": "big" if i > 5 else "small"} for i in range(12)
     ]
     columns = {k: {str(i): row[k] for i, row in enumerate(rows)} for k in ("a", "b")}
-    with ModelServer() as server, httpx.Client(base_url=server.url) as client:
+    with ModelServer() as server, httpx.Client(base_url=server.url, trust_env=False) as client:
         assert client.get("/health").json() == {"status": "ok", "trained": False}
         early = client.post("/predict", json={"df": json.dumps(rows)})
         assert early.status_code == 400 and "not trained" in early.json()["error"]
@@ -100,7 +100,7 @@ def test_model_server_speaks_the_ray_serve_contract() -> None:
 def test_model_server_explains_bad_requests(
     path: str, body: dict[str, object], status: int, message: str
 ) -> None:
-    with ModelServer() as server, httpx.Client(base_url=server.url) as client:
+    with ModelServer() as server, httpx.Client(base_url=server.url, trust_env=False) as client:
         client.post(
             "/train", json={"df": '[{"a": 1, "label": 0}, {"a": 2, "label": 1}]', "target": "label"}
         )
@@ -129,7 +129,7 @@ def test_demo_runs_the_walkthrough_and_stops_its_server() -> None:
     grouped = _result_after(text, "GROUP BY actual ORDER BY actual;")
     assert grouped.rstrip().endswith("(4 rows)"), grouped
     with pytest.raises(httpx.ConnectError):  # the model server is gone
-        httpx.get(url.group(1) + "/health")
+        httpx.get(url.group(1) + "/health", trust_env=False)
 
 
 def test_byom_sql_demo_command() -> None:
