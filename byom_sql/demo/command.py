@@ -11,6 +11,7 @@ import sys
 from typing import TextIO
 
 import byom_sql
+from byom_sql.cli.backends import outcome_of
 from byom_sql.cli.main import print_result, subcommand
 from byom_sql.demo import home_rentals
 from byom_sql.demo.server import ModelServer
@@ -90,7 +91,8 @@ def run(out: TextIO) -> int:
             out.write(f"-- {comment}\n" if comment else "")
             out.write(f"{sql};\n")
             result = con.sql(sql)
-            print_result(result, "table", out)  # a table ends with a blank line, a status not
+            # a table ends with a blank line, a status not
+            print_result(outcome_of(result), "table", out)
             out.write("" if result.has_rows else "\n")
             out.flush()
     out.write(OUTRO)
