@@ -150,11 +150,16 @@ def error_text(reply: Reply) -> str:
     return _snippet(reply.body)
 
 
-def _snippet(body: bytes, limit: int = 300) -> str:
+def _snippet(body: bytes, limit: int = 400) -> str:
+    """The text, its middle cut when long: servers put the cause last (MLflow: "Failed to
+    predict data '<the rows>' … Error: Model is missing inputs ['x']")."""
     text = body.decode("utf-8", "replace")
     text = re.sub(r"<[^>]+>", " ", text) if "<" in text else text
     text = " ".join(text.split())
-    return (text[:limit] + "…") if len(text) > limit else (text or "(empty body)")
+    if len(text) <= limit:
+        return text or "(empty body)"
+    head = limit * 2 // 5
+    return f"{text[:head]} … {text[head - limit :]}"
 
 
 def prediction_columns(
