@@ -61,7 +61,13 @@ class Served:
         self.health_url = self.url + health
         self.log = log
         self.started_in: float | None = None
-        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "RAY_USAGE_STATS_ENABLED": "0",
+            "PYTHONUNBUFFERED": "1",
+            # mlflow starts `uvicorn` from PATH: the test's own environment, activated or not
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 list(argv),

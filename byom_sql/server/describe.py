@@ -217,7 +217,7 @@ def _fields(conn: Connection, sql: str, oids: Sequence[int]) -> list[Field]:
     query = f"SELECT * FROM ({sql}\n) AS _described LIMIT 0"
     with duckdb_errors(sql):
         reader = conn.cursor.execute(query, [pgtypes.sample(o) for o in oids] or None)
-        schema = reader.fetch_record_batch().schema
+        schema = reader.to_arrow_reader().schema
     return [pgtypes.field_of(f.name, f.type) for f in schema]
 
 
