@@ -157,7 +157,7 @@ def run_query(conn: Connection, node: exp.Expression, params: Params) -> Result:
                         conn.cursor.execute(f'CREATE TEMP TABLE "{action.name}" AS {action.sql}')
                     temporary.append(("TABLE", action.name))
                 else:
-                    predict(conn, action, temporary)
+                    predict(conn, action, temporary, node)
         final = to_sql(node)
         with duckdb_errors(final):
             conn.cursor.execute(final)
@@ -180,7 +180,9 @@ def run_query(conn: Connection, node: exp.Expression, params: Params) -> Result:
 # model calls ---------------------------------------------------------------------------------
 
 
-def predict(conn: Connection, step: planner.Predict, temporary: list[tuple[str, str]]) -> None:
+def predict(
+    conn: Connection, step: planner.Predict, temporary: list[tuple[str, str]], query: exp.Expression
+) -> None:
     """Make `step.name` a relation of the step's distinct input rows and their predictions.
 
     The inputs stay in a DuckDB temporary table (which can spill to disk) and stream out in
@@ -197,8 +199,9 @@ def predict(conn: Connection, step: planner.Predict, temporary: list[tuple[str, 
     if step.typed_features:  # a few rows of constants: no temporary table is worth it
         rows = _constant_table(conn, step)
         scored = _score(conn, step, rows.to_batches(batch_size), rows.schema, rows.num_rows)
-        conn.cursor.register(step.name, scored)  # the outputs carry the typed inputs
-        temporary.append(("arrow", step.name))
+        if not _inline(query, step.name, scored):  # the outputs carry the typed inputs
+            conn.cursor.register(step.name, scored)
+            temporary.append(("arrow", step.name))
         return
     inputs, outputs = f"{step.name}_in", f"{step.name}_out"
     with duckdb_errors(step.input_sql):
@@ -219,6 +222,40 @@ def predict(conn: Connection, step: planner.Predict, temporary: list[tuple[str, 
         f'FROM "{outputs}" AS o POSITIONAL JOIN "{inputs}" AS i'
     )
     temporary.append(("VIEW", step.name))
+
+
+INLINE_ROWS = 100
+_SQL_TYPES = {
+    pa.int64(): "BIGINT",
+    pa.int32(): "INTEGER",
+    pa.float64(): "DOUBLE",
+    pa.float32(): "FLOAT",
+    pa.string(): "VARCHAR",
+    pa.large_string(): "VARCHAR",
+    pa.bool_(): "BOOLEAN",
+    pa.date32(): "DATE",
+    pa.timestamp("us"): "TIMESTAMP",
+}
+
+
+def _inline(query: exp.Expression, name: str, table: pa.Table) -> bool:
+    """Put a few rows into the query as a typed VALUES list: cheaper for DuckDB than scanning
+    a registered Arrow table (a one-row prediction is mostly fixed costs)."""
+    types = [_SQL_TYPES.get(field.type) for field in table.schema]
+    if not 0 < table.num_rows <= INLINE_ROWS or None in types:
+        return False
+    rows = [
+        exp.Tuple(expressions=[exp.cast(literal(v), t) for v, t in zip(row, types, strict=True)])
+        for row in zip(*(c.to_pylist() for c in table.columns), strict=True)
+    ]
+    for reference in list(query.find_all(exp.Table)):
+        if reference.name == name:
+            alias = exp.TableAlias(
+                this=exp.to_identifier(reference.alias_or_name),
+                columns=[exp.to_identifier(c) for c in table.column_names],
+            )
+            reference.replace(exp.Values(expressions=rows, alias=alias))
+    return True
 
 
 def _constant_table(conn: Connection, step: planner.Predict) -> pa.Table:
@@ -249,6 +286,7 @@ def _options(conn: Connection, predictor: Predictor) -> tuple[int, int, Policy]:
         timeout=options.get("timeout", config.timeout),
         retries=options.get("retries", config.retries),
         label=f"predictor {predictor.name}",
+        cancelled=conn.cancel,
     )
     return (
         options.get("batch_size", config.batch_size),

@@ -79,7 +79,7 @@ def records_json(table: pa.Table) -> bytes:
 def _numeric_records_json(table: pa.Table) -> bytes | None:
     """Records built by Arrow's string kernels, without a Python object per value, when every
     column is a finite number or a boolean without nulls; None otherwise."""
-    if table.num_rows == 0 or table.num_columns == 0:
+    if table.num_rows < 256 or table.num_columns == 0:  # for a few rows the kernels cost more
         return None
     parts: list[Any] = []
     for index, name in enumerate(table.column_names):
