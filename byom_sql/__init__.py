@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from byom_sql.engine import Connection, Engine, EngineConfig
 from byom_sql.errors import (
+    DatabaseConnectionError,
     DataError,
     DuplicateObject,
     Error,
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Connection",
     "DataError",
+    "DatabaseConnectionError",
     "DuplicateObject",
     "Engine",
     "EngineConfig",

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import duckdb
 
 from byom_sql.errors import Error, QueryCanceled, QueryError
+from byom_sql.redact import redact
 
 _SQLSTATES: list[tuple[type[BaseException], str]] = [
     (duckdb.ParserException, "42601"),
@@ -36,7 +37,7 @@ _LINE = re.compile(r"\n\nLINE (\d+): (.*)\n( *)\^\s*$", re.S)
 def translate(exc: duckdb.Error, sql: str = "") -> Error:
     if isinstance(exc, duckdb.InterruptException):
         return QueryCanceled("canceling statement due to user request")
-    message = str(exc)
+    message = redact(str(exc))
     position = None
     match = _LINE.search(message)
     if match:

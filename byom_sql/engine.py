@@ -11,6 +11,7 @@ DuckDB cursor, so sessions have their own transactions and temporary relations.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,7 +22,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from byom_sql import databases, ddl, executor, python_predictors
+from byom_sql import databases, ddl, executor, guard, python_predictors
 from byom_sql.catalog import Catalog
 from byom_sql.dialect import Statement, parse
 from byom_sql.duckdb_errors import duckdb_errors
@@ -52,6 +53,10 @@ class EngineConfig:
     only with --python-models."""
     debug: bool = False
     """Put the traceback of a Python model's exception in the error message."""
+    external_access: bool = True
+    """False: once the catalog's databases are attached, DuckDB may not touch files or load
+    extensions (read_csv('/etc/passwd'), COPY, ATTACH, INSTALL fail). Irreversible for the
+    engine's lifetime; the wire server sets it for network clients."""
 
 
 class Engine:
@@ -65,9 +70,13 @@ class Engine:
         self.python = PythonRuntime(
             database, self.catalog, enabled=self.config.python_models, debug=self.config.debug
         )
-        databases.attach_all(self)
+        self.attachments = databases.attach_all(self)
+        if not self.config.external_access:
+            databases.lock_down(self)
         self._closed = False
         self._lock = threading.Lock()
+        self._schema_changes = itertools.count(1)
+        self.schema_version = 0  # moves on after any statement that may create or drop names
 
     def connect(self, *, trusted: bool = True) -> Connection:
         """A session. `trusted=False` for network clients: they may use Python predictors but
@@ -111,6 +120,7 @@ class Connection:
         self._owns_engine = owns_engine
         self._current: Result | None = None
         self._closed = False
+        self.known_tables: dict[str, tuple[int, bool]] = {}  # name → (schema_version, exists)
         self.on_progress: Callable[[Progress], None] | None = None
 
     def sql(self, query: str, params: Params = None) -> Result:
@@ -142,18 +152,24 @@ class Connection:
             if error.position is not None and statement.start:
                 error.position += statement.start
             raise
+        finally:
+            if not isinstance(statement.node, _READ_ONLY):
+                self.engine.schema_version = next(self.engine._schema_changes)
         self._current = result
         return result
 
     def _dispatch(self, statement: Statement, params: Params) -> Result:
         node = statement.node
+        if not self.trusted:
+            guard.check(node, statement.sql, locked=not self.engine.config.external_access)
         if node is None:
             return self._unparsed(statement, params)
-        if node is not None and ddl.handles(self, node):
+        if ddl.handles(self, node):
             return ddl.execute(self, node, params)
-        if node is not None and executor.reads_predictors(self, node):
+        node, sql = databases.bind_sources(self, node, statement.sql)
+        if executor.reads_predictors(self, node):
             return executor.run_query(self, node.copy(), params)
-        return self.passthrough(statement.sql, params, node)
+        return self.passthrough(sql, params, node)
 
     def _unparsed(self, statement: Statement, params: Params) -> Result:
         """A statement only DuckDB can read; if DuckDB cannot either, its syntax error gets
@@ -233,6 +249,9 @@ class Connection:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_READ_ONLY = (exp.Query, exp.Describe, exp.Show)
 
 
 @functools.lru_cache(maxsize=512)

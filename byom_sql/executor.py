@@ -13,7 +13,7 @@ import datetime as dt
 import math
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlglot import exp
 
-from byom_sql import planner, types
+from byom_sql import databases, planner, types
 from byom_sql.catalog import DEFAULT_PROJECT, Predictor
 from byom_sql.dialect import to_sql
 from byom_sql.duckdb_errors import duckdb_errors
@@ -33,8 +33,6 @@ from byom_sql.result import Result, command_of, returns_rows
 
 if TYPE_CHECKING:
     from byom_sql.engine import Connection, Params
-
-REMOTE_ENGINES = ("postgres", "mysql", "mariadb")
 
 
 @dataclass
@@ -94,7 +92,13 @@ def _version(conn: Connection, name: str, project: str, version: int) -> Predict
 
 
 def _table_exists(conn: Connection, name: str) -> bool:
-    return bool(
+    """Whether a table or view shadows a predictor's bare name; cached until a statement that
+    may create or drop names runs."""
+    version = conn.engine.schema_version
+    cached = conn.known_tables.get(name.lower())
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    exists = bool(
         conn.cursor.execute(
             "SELECT 1 FROM duckdb_tables() WHERE lower(table_name) = lower($1) "
             "AND ((database_name = current_database() AND schema_name = current_schema()) "
@@ -104,6 +108,8 @@ def _table_exists(conn: Connection, name: str) -> bool:
             [name],
         ).fetchone()
     )
+    conn.known_tables[name.lower()] = (version, exists)
+    return exists
 
 
 # running one query ---------------------------------------------------------------------------
@@ -123,8 +129,7 @@ class _Context:
             return [row[0] for row in self.conn.cursor.execute(f"DESCRIBE {sql}").fetchall()]
 
     def is_remote(self, table: exp.Table) -> bool:
-        database = self.conn.engine.catalog.database(table.catalog) if table.catalog else None
-        return database is not None and database.engine in REMOTE_ENGINES
+        return databases.is_remote(self.conn, table)
 
 
 def run_query(conn: Connection, node: exp.Expression, params: Params) -> Result:
@@ -152,7 +157,7 @@ def run_query(conn: Connection, node: exp.Expression, params: Params) -> Result:
                         conn.cursor.execute(f'CREATE TEMP TABLE "{action.name}" AS {action.sql}')
                     temporary.append(("TABLE", action.name))
                 else:
-                    predict(conn, action, temporary)
+                    predict(conn, action, temporary, node)
         final = to_sql(node)
         with duckdb_errors(final):
             conn.cursor.execute(final)
@@ -175,7 +180,9 @@ def run_query(conn: Connection, node: exp.Expression, params: Params) -> Result:
 # model calls ---------------------------------------------------------------------------------
 
 
-def predict(conn: Connection, step: planner.Predict, temporary: list[tuple[str, str]]) -> None:
+def predict(
+    conn: Connection, step: planner.Predict, temporary: list[tuple[str, str]], query: exp.Expression
+) -> None:
     """Make `step.name` a relation of the step's distinct input rows and their predictions.
 
     The inputs stay in a DuckDB temporary table (which can spill to disk) and stream out in
@@ -188,24 +195,75 @@ def predict(conn: Connection, step: planner.Predict, temporary: list[tuple[str, 
             f"predictor {predictor.name} is not ready (status {predictor.status}{detail})",
             hint=f"RETRAIN {predictor.name} once the model endpoint works",
         )
+    batch_size = _options(conn, predictor)[0]
+    if step.typed_features:  # a few rows of constants: no temporary table is worth it
+        rows = _constant_table(conn, step)
+        scored = _score(conn, step, rows.to_batches(batch_size), rows.schema, rows.num_rows)
+        if not _inline(query, step.name, scored):  # the outputs carry the typed inputs
+            conn.cursor.register(step.name, scored)
+            temporary.append(("arrow", step.name))
+        return
     inputs, outputs = f"{step.name}_in", f"{step.name}_out"
     with duckdb_errors(step.input_sql):
         conn.cursor.execute(f'CREATE TEMP TABLE "{inputs}" AS {step.input_sql}')
     temporary.append(("TABLE", inputs))
     total = conn.cursor.execute(f'SELECT count(*) FROM "{inputs}"').fetchone()[0]
-    scored = _score(conn, step, inputs, total)
+    reader = conn.cursor.execute(f'SELECT * FROM "{inputs}"').to_arrow_reader(batch_size)
+    try:
+        scored = _score(conn, step, reader, reader.schema, total)
+    finally:
+        reader.close()
     conn.cursor.register(outputs, scored)
     temporary.append(("arrow", outputs))
-    if step.typed_features:  # the outputs carry the typed inputs already
-        conn.cursor.execute(f'CREATE TEMP VIEW "{step.name}" AS SELECT * FROM "{outputs}"')
-    else:
-        taken = ", ".join(f'"{n}"' for n in scored.column_names if n in step.features)
-        exclude = f" EXCLUDE ({taken})" if taken else ""
-        conn.cursor.execute(
-            f'CREATE TEMP VIEW "{step.name}" AS SELECT o.*, i.*{exclude} '
-            f'FROM "{outputs}" AS o POSITIONAL JOIN "{inputs}" AS i'
-        )
+    taken = ", ".join(f'"{n}"' for n in scored.column_names if n in step.features)
+    exclude = f" EXCLUDE ({taken})" if taken else ""
+    conn.cursor.execute(
+        f'CREATE TEMP VIEW "{step.name}" AS SELECT o.*, i.*{exclude} '
+        f'FROM "{outputs}" AS o POSITIONAL JOIN "{inputs}" AS i'
+    )
     temporary.append(("VIEW", step.name))
+
+
+INLINE_ROWS = 100
+_SQL_TYPES = {
+    pa.int64(): "BIGINT",
+    pa.int32(): "INTEGER",
+    pa.float64(): "DOUBLE",
+    pa.float32(): "FLOAT",
+    pa.string(): "VARCHAR",
+    pa.large_string(): "VARCHAR",
+    pa.bool_(): "BOOLEAN",
+    pa.date32(): "DATE",
+    pa.timestamp("us"): "TIMESTAMP",
+}
+
+
+def _inline(query: exp.Expression, name: str, table: pa.Table) -> bool:
+    """Put a few rows into the query as a typed VALUES list: cheaper for DuckDB than scanning
+    a registered Arrow table (a one-row prediction is mostly fixed costs)."""
+    types = [_SQL_TYPES.get(field.type) for field in table.schema]
+    if not 0 < table.num_rows <= INLINE_ROWS or None in types:
+        return False
+    rows = [
+        exp.Tuple(expressions=[exp.cast(literal(v), t) for v, t in zip(row, types, strict=True)])
+        for row in zip(*(c.to_pylist() for c in table.columns), strict=True)
+    ]
+    for reference in list(query.find_all(exp.Table)):
+        if reference.name == name:
+            alias = exp.TableAlias(
+                this=exp.to_identifier(reference.alias_or_name),
+                columns=[exp.to_identifier(c) for c in table.column_names],
+            )
+            reference.replace(exp.Values(expressions=rows, alias=alias))
+    return True
+
+
+def _constant_table(conn: Connection, step: planner.Predict) -> pa.Table:
+    if step.rows is not None:
+        columns = list(zip(*step.rows, strict=True))
+        return pa.table([pa.array(list(c)) for c in columns], names=step.features)
+    with duckdb_errors(step.input_sql):
+        return conn.cursor.execute(step.input_sql).to_arrow_table()
 
 
 def _typed_inputs(inputs: pa.Table, predictor: Predictor, features: list[str]) -> pa.Table:
@@ -228,6 +286,7 @@ def _options(conn: Connection, predictor: Predictor) -> tuple[int, int, Policy]:
         timeout=options.get("timeout", config.timeout),
         retries=options.get("retries", config.retries),
         label=f"predictor {predictor.name}",
+        cancelled=conn.cancel,
     )
     return (
         options.get("batch_size", config.batch_size),
@@ -236,7 +295,13 @@ def _options(conn: Connection, predictor: Predictor) -> tuple[int, int, Policy]:
     )
 
 
-def _score(conn: Connection, step: planner.Predict, inputs: str, total: int) -> pa.Table:
+def _score(
+    conn: Connection,
+    step: planner.Predict,
+    batches: Iterable[pa.RecordBatch],
+    schema: pa.Schema,
+    total: int,
+) -> pa.Table:
     """The model's outputs for every input row, in input order. The next batch is encoded
     while up to `max_concurrency` calls are in flight; any failure fails the whole query."""
     predictor = step.predictor
@@ -257,9 +322,8 @@ def _score(conn: Connection, step: planner.Predict, inputs: str, total: int) -> 
         progress.in_flight = len(in_flight)
         _report(conn, progress)
 
-    reader = conn.cursor.execute(f'SELECT * FROM "{inputs}"').to_arrow_reader(batch_size)
     try:
-        for batch in reader:
+        for batch in batches:
             sent = _typed_inputs(pa.Table.from_batches([batch]), predictor, step.features)
             prepared = adapter.prepare(sent)
             while len(in_flight) >= concurrency:
@@ -270,12 +334,14 @@ def _score(conn: Connection, step: planner.Predict, inputs: str, total: int) -> 
         while in_flight:
             collect()
     finally:
-        reader.close()
         for _, future in in_flight:
             future.cancel()
     if not outputs:
-        empty = conn.cursor.execute(f'SELECT * FROM "{inputs}" LIMIT 0').to_arrow_table()
-        kept = _typed_inputs(empty, predictor, step.features) if step.typed_features else None
+        kept = (
+            _typed_inputs(schema.empty_table(), predictor, step.features)
+            if step.typed_features
+            else None
+        )
         return _outputs({}, 0, predictor, adapter.where, kept)
     return pa.concat_tables(outputs, promote_options="permissive")
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlglot import exp
 
 from byom_sql.catalog import Predictor
 from byom_sql.dialect import to_sql
+from byom_sql.dialect.nodes import literal_value
 from byom_sql.errors import FeatureNotSupported, UndefinedColumn
 
 
@@ -46,6 +47,7 @@ class Predict:
     input_sql: str
     features: list[str]
     typed_features: bool  # keep the values cast to dtype_dict (no join back to data)
+    rows: list[tuple[Any, ...]] | None = None  # the input rows, when they are plain literals
 
 
 Action = Materialize | Predict
@@ -170,24 +172,58 @@ def _plan_constants(select: exp.Select, refs: list[Ref], namer: Namer) -> list[A
     where = select.args.get("where")
     condition = _unparen(where.this) if where else None
     groups = _disjuncts(condition) if isinstance(condition, exp.Or) else [condition]
-    rows = [_constant_rows(ref, group, namer) for group in groups]
-    features = rows[0][0]
-    if any(f != features for f, _ in rows):
+    found = [_constant_values_of(ref, group) for group in groups]
+    features = list(found[0])
+    if any(list(values) != features for values in found):
         raise UndefinedColumn(
             f"each OR branch must give every input of predictor {ref.predictor.name}"
         )
-    inputs: exp.Query = rows[0][1]
-    for _, query in rows[1:]:
-        inputs = exp.union(inputs, query, distinct=True)
     name = namer("pred")
     ref.source.replace(_relation(name, ref.alias))
+    rows = _literal_rows(found, features)
+    if rows is not None:  # no need to ask DuckDB what 3000 is
+        return [Predict(name, ref.predictor, "", features, typed_features=True, rows=rows)]
+    inputs: exp.Query = _combinations(found[0], namer)
+    for values in found[1:]:
+        inputs = exp.union(inputs, _combinations(values, namer), distinct=True)
     return [Predict(name, ref.predictor, to_sql(inputs), features, typed_features=True)]
 
 
-def _constant_rows(
-    ref: Ref, condition: exp.Expression | None, namer: Namer
-) -> tuple[list[str], exp.Select]:
-    """The features and a query of every combination of the constants in `condition`."""
+def _literal_rows(
+    found: list[dict[str, list[exp.Expression]]], features: list[str]
+) -> list[tuple[Any, ...]] | None:
+    """Every combination of the constants as Python values, when all are plain literals of
+    one kind per column; None sends the work to DuckDB."""
+    try:
+        columns = [[[literal_value(v) for v in values[f]] for f in features] for values in found]
+    except TypeError:
+        return None
+    for index in range(len(features)):
+        kinds = {type(v) for group in columns for v in group[index] if v is not None}
+        if len(kinds) > 1:
+            return None
+    rows = (row for group in columns for row in itertools.product(*group))
+    return list(dict.fromkeys(rows))
+
+
+def _combinations(values: dict[str, list[exp.Expression]], namer: Namer) -> exp.Select:
+    """A query of every combination of the constants (a VALUES list per input)."""
+    query = exp.Select(expressions=[exp.Star()], distinct=exp.Distinct())
+    for index, (feature, constants) in enumerate(values.items()):
+        table = exp.Values(
+            expressions=[exp.Tuple(expressions=[value.copy()]) for value in constants],
+            alias=exp.TableAlias(
+                this=exp.to_identifier(namer("v")), columns=[exp.to_identifier(feature)]
+            ),
+        )
+        query = query.from_(table) if index == 0 else query.join(table, join_type="cross")
+    return query
+
+
+def _constant_values_of(
+    ref: Ref, condition: exp.Expression | None
+) -> dict[str, list[exp.Expression]]:
+    """The constants `condition` gives each input of the predictor, in feature order."""
     predictor = ref.predictor
     features = predictor.features()
     canonical = {f.lower(): f for f in features or []}
@@ -216,16 +252,7 @@ def _constant_rows(
             hint=f"add WHERE {needed[0]} = … to the query, or JOIN a table that has "
             f"{', '.join(missing or features or ['the inputs'])}",
         )
-    query = exp.select("*").distinct()
-    for index, feature in enumerate(features):
-        table = exp.Values(
-            expressions=[exp.Tuple(expressions=[value.copy()]) for value in values[feature]],
-            alias=exp.TableAlias(
-                this=exp.to_identifier(namer("v")), columns=[exp.to_identifier(feature)]
-            ),
-        )
-        query = query.from_(table) if index == 0 else query.join(table, join_type="cross")
-    return features, query
+    return {feature: values[feature] for feature in features}
 
 
 class _JoinPlanner:

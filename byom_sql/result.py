@@ -146,12 +146,15 @@ _COMMANDS_WITHOUT_ROWS = (
 _DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 
 
-def returns_rows(node: exp.Expression | None, description: list | None) -> bool:
-    if not description:
-        return False
+def never_returns_rows(node: exp.Expression | None) -> bool:
+    """DML without RETURNING, DDL, SET, transactions: no rows whatever DuckDB describes."""
     if isinstance(node, _DML):
-        return bool(node.args.get("returning"))
-    if isinstance(node, _COMMANDS_WITHOUT_ROWS):
+        return not node.args.get("returning")
+    return isinstance(node, _COMMANDS_WITHOUT_ROWS)
+
+
+def returns_rows(node: exp.Expression | None, description: list | None) -> bool:
+    if not description or never_returns_rows(node):
         return False
     if node is None or isinstance(node, exp.Command):
         return [d[0] for d in description] != ["Count"]

@@ -95,6 +95,7 @@ def _call_train_endpoint(conn: Connection, predictor: Predictor, data: pa.Table)
         timeout=predictor.options.get("train_timeout", config.train_timeout),
         retries=predictor.options.get("retries", config.retries),
         label=f"predictor {predictor.name}",
+        cancelled=conn.cancel,
     )
-    reply = conn.engine.transport.call(trainer.train_request(data), policy, conn.cancel)
+    reply = conn.engine.transport.call(trainer.train_request(data), policy)
     trainer.check_trained(reply)

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 import byom_sql
+from tests import stacks
 from tests.model_server import ModelServer
+
+pytest_plugins = ["tests.remote_servers"]  # fixtures for the PostgreSQL and MariaDB tests
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +67,38 @@ def rentals(con: byom_sql.Connection, model_server: ModelServer) -> byom_sql.Con
     load_home_rentals(con)
     create_byom(con, model_server)
     return con
+
+
+# real model-serving stacks (tests/stacks.py): started once per session, stopped at its end
+
+
+@pytest.fixture(scope="session")
+def mlflow_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The model of examples/mlflow/train.py, trained for this session."""
+    stacks.require_modules("mlflow", "sklearn", "skops")
+    return stacks.train_mlflow_model(tmp_path_factory.mktemp("mlflow") / "model")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(
+    mlflow_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[stacks.Served]:
+    """`mlflow models serve` of that model on a free 127.0.0.1 port."""
+    port = stacks.free_port()
+    log = tmp_path_factory.mktemp("mlflow_log") / "serve.log"
+    with stacks.serving(
+        "mlflow", stacks.mlflow_command(mlflow_model, port), port, "/ping", log
+    ) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def ray_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stacks.Served]:
+    """examples/ray_serve/app.py on a free 127.0.0.1 port: one model, retrained by each test
+    that creates a predictor with url.train."""
+    stacks.require_modules("ray", "sklearn", "fastapi")
+    port = stacks.free_port()
+    log = tmp_path_factory.mktemp("ray_log") / "app.log"
+    command = stacks.ray_serve_command(port)
+    with stacks.serving("ray serve", command, port, "/my_model/health", log) as s:
+        yield s

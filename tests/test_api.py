@@ -14,6 +14,7 @@ def test_public_names() -> None:
         [
             "Connection",
             "DataError",
+            "DatabaseConnectionError",
             "DuplicateObject",
             "Engine",
             "EngineConfig",

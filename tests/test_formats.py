@@ -20,12 +20,14 @@ TABLE = pa.table({"a": [1, 2], "b": [0.5, None], "c": ["x", "y"], "d": [dt.date(
 @pytest.mark.parametrize(
     "table",
     [
-        pa.table({"a": [1, 2, 3], "b": [0.5, 1.0, 1e20], "c": [True, False, True]}),
-        pa.table({"a": list(range(100))}).slice(40, 7),
-        pa.concat_tables([pa.table({"a": [1]}), pa.table({"a": [2]})]),
-        pa.table({"a": [1.0, float("nan")]}),
-        pa.table({"a": [1, None]}),
-        pa.table({'weird "name': [1]}),
+        pa.table(
+            {"a": [1, 2, 3] * 100, "b": [0.5, 1.0, 1e20] * 100, "c": [True, False, True] * 100}
+        ),
+        pa.table({"a": list(range(1000))}).slice(40, 300),
+        pa.concat_tables([pa.table({"a": [1] * 200}), pa.table({"a": [2] * 200})]),
+        pa.table({"a": [1.0, float("nan")] * 200}),
+        pa.table({"a": [1, None] * 200}),
+        pa.table({'weird "name': [1] * 300}),
     ],
     ids=["mixed-numeric", "sliced", "chunked", "nan", "null", "quoted-name"],
 )

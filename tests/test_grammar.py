@@ -7,6 +7,7 @@ each fail with the error in the sibling .expected file (`line:column: message`).
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
@@ -17,7 +18,8 @@ import pytest
 import sqlglot
 
 from byom_sql import options, types
-from byom_sql.cli.main import main
+from byom_sql.cli.backends import open_backend
+from byom_sql.cli.main import run_scripts
 from byom_sql.dialect import is_byom_statement, parse, parse_one, to_sql
 from byom_sql.dialect.parser import PREDICTOR_KINDS
 from byom_sql.errors import SqlSyntaxError
@@ -124,10 +126,21 @@ def assert_reported(path: Path, status: int, err: str) -> None:
         assert re.search(r"\n *\^$", err.rstrip("\n"))
 
 
+def run_cli_script(source: str, sql: str) -> tuple[int, str, str]:
+    """What `byom-sql -f`/`-c` does with one script, in this process: exit status, stdout and
+    stderr (own streams: other tests' server threads may write to sys.stderr meanwhile)."""
+    out, err = io.StringIO(), io.StringIO()
+    backend = open_backend(":memory:", None)
+    try:
+        status = run_scripts(backend, [(source, sql)], "table", out, err)
+    finally:
+        backend.close()
+    return status, out.getvalue(), err.getvalue()
+
+
 @pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
-def test_cli_reports_invalid_statement(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(["-f", str(path)])
-    out, err = capsys.readouterr()
+def test_cli_reports_invalid_statement(path: Path) -> None:
+    status, out, err = run_cli_script(str(path), path.read_text())
     assert out == ""
     assert_reported(path, status, err)
 
@@ -236,7 +249,6 @@ def test_docs_examples_parse(block: str) -> None:
         assert parse_one(to_sql(statement.node)) == statement.node
 
 
-def test_docs_error_example_is_what_the_cli_prints(capsys: pytest.CaptureFixture[str]) -> None:
+def test_docs_error_example_is_what_the_cli_prints() -> None:
     example = next(b for b in fenced("text") if b.startswith("ERROR:"))
-    assert main(["-c", example.split("\n")[1]]) == 1
-    assert capsys.readouterr().err == example
+    assert run_cli_script("-c #1", example.split("\n")[1]) == (1, "", example)

@@ -49,14 +49,22 @@ def plan(sql: str) -> tuple[list[str], str]:
 
 
 def test_where_constants() -> None:
-    steps, final = plan("SELECT * FROM byom WHERE initial_price = 3000 AND rental_price = 3000")
-    assert steps == [
-        "Predict __byom_pred_q_2: SELECT DISTINCT * FROM (VALUES (3000)) AS __byom_v_q_0"
-        "(initial_price) CROSS JOIN (VALUES (3000)) AS __byom_v_q_1(rental_price)"
-    ]
-    assert final == (
-        "SELECT * FROM __byom_pred_q_2 AS byom WHERE initial_price = 3000 AND rental_price = 3000"
+    node = parse_one("SELECT * FROM byom WHERE initial_price IN (3000, 4000) AND rental_price = 1")
+    [(select, refs)] = planner.predictor_scopes(node, Context().resolve)
+    [step] = planner.plan_scope(select, refs, Context(), planner.Namer("q"))
+    assert step.rows == [(3000, 1), (4000, 1)]  # plain literals need no DuckDB query
+    assert to_sql(node) == (
+        "SELECT * FROM __byom_pred_q_0 AS byom "
+        "WHERE initial_price IN (3000, 4000) AND rental_price = 1"
     )
+
+
+def test_where_expressions_go_through_duckdb() -> None:
+    steps, _ = plan("SELECT * FROM byom WHERE initial_price = 1 + 2 AND rental_price = 1")
+    assert steps == [
+        "Predict __byom_pred_q_0: SELECT DISTINCT * FROM (VALUES (1 + 2)) AS __byom_v_q_1"
+        "(initial_price) CROSS JOIN (VALUES (1)) AS __byom_v_q_2(rental_price)"
+    ]
 
 
 def test_seed_join_on_a_remote_table() -> None:

@@ -347,3 +347,10 @@ def test_join_using_and_values(rentals: byom_sql.Connection) -> None:
     assert rentals.sql(
         "SELECT * FROM (VALUES (1, 2)) v(initial_price, rental_price) CROSS JOIN byom p"
     ).fetchall() == [(1, 2, 3.0, 0.5)]
+
+
+def test_constant_expressions_and_mixed_kinds(rentals: byom_sql.Connection) -> None:
+    assert rentals.sql(
+        "SELECT number_of_rooms FROM byom WHERE initial_price = 1 + 2 "
+        "AND rental_price IN (1, '2') ORDER BY 1"
+    ).fetchall() == [(4.0,), (5.0,)]

@@ -82,7 +82,7 @@ class Local:
 
     def execute(self, text: str) -> Iterator[Outcome]:
         for result in self.conn.stream(text):
-            yield _outcome(result)
+            yield outcome_of(result)
 
     def interrupt(self) -> None:
         self.conn.interrupt()
@@ -95,7 +95,7 @@ class Local:
         self.engine.close()
 
 
-def _outcome(result: Result) -> Outcome:
+def outcome_of(result: Result) -> Outcome:
     if not result.has_rows:
         return Outcome(result.status, [], [])
 

@@ -26,7 +26,11 @@ AddArguments = Callable[[argparse.ArgumentParser], None]
 
 # name → (help, add its arguments, run it); filled by the modules in SUBCOMMAND_MODULES
 SUBCOMMANDS: dict[str, tuple[str, AddArguments, Run]] = {}
-SUBCOMMAND_MODULES: tuple[str, ...] = ("byom_sql.cli.serve_model",)
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "byom_sql.cli.serve",
+    "byom_sql.cli.serve_model",
+    "byom_sql.demo.command",
+)
 
 
 def subcommand(name: str, help_text: str, arguments: AddArguments) -> Callable[[Run], Run]:

@@ -54,8 +54,12 @@ def parse(sql: str, *, lenient: bool = False) -> list[Statement]:
         error = None
         try:
             node = DIALECT.parser().parse(chunk, sql)[0]
-        except ParseError as parse_error:
-            error = _syntax_error(sql, parse_error)
+        except (ParseError, IndexError) as failure:  # sqlglot trips on a few inputs: SHOW ALL
+            error = (
+                _syntax_error(sql, failure)
+                if isinstance(failure, ParseError)
+                else SqlSyntaxError("cannot read the statement", sql=sql, position=start)
+            )
             if not lenient or _is_ours(chunk):
                 raise error from None
             node = None

@@ -12,11 +12,15 @@ def _source(gen: DuckDBGenerator, node: exp.Expression) -> str:
     if node.args.get("query"):
         return f" FROM ({gen.sql(node, 'query')})"
     if node.args.get("database"):
-        raw = node.args["raw_query"].this
-        # a -- comment on the raw query's last line would swallow the closing parenthesis
-        end = "\n" if "--" in raw.rsplit("\n", 1)[-1] else ""
-        return f" FROM {gen.sql(node, 'database')} ({raw}{end})"
+        return f" FROM {gen.sql(node, 'database')} {_parenthesised(node.args['raw_query'].this)}"
     return ""
+
+
+def _parenthesised(raw: str) -> str:
+    """A raw query in parentheses, verbatim; a -- comment on its last line would swallow the
+    closing parenthesis, so that one goes on a line of its own."""
+    end = "\n" if "--" in raw.rsplit("\n", 1)[-1] else ""
+    return f"({raw}{end})"
 
 
 def _using(gen: DuckDBGenerator, node: exp.Expression) -> str:
@@ -80,6 +84,12 @@ def _drop_database(gen: DuckDBGenerator, node: nodes.DropDatabase) -> str:
     return f"DROP DATABASE{exists} {gen.sql(node, 'this')}"
 
 
+def _raw_query(gen: DuckDBGenerator, node: nodes.RawQuery) -> str:
+    alias = gen.sql(node, "alias")
+    raw = _parenthesised(node.args["query"].this)
+    return f"{gen.sql(node, 'this')} {raw}{f' AS {alias}' if alias else ''}"
+
+
 class ByomGenerator(DuckDBGenerator):
     TRANSFORMS = {
         **DuckDBGenerator.TRANSFORMS,
@@ -93,6 +103,7 @@ class ByomGenerator(DuckDBGenerator):
         nodes.ShowDatabases: _show_databases,
         nodes.CreateDatabase: _create_database,
         nodes.DropDatabase: _drop_database,
+        nodes.RawQuery: _raw_query,
     }
 
     def identifier_sql(self, expression: exp.Identifier) -> str:

@@ -99,6 +99,13 @@ class DropDatabase(exp.Expression):
     arg_types = {"this": True, "exists": False}
 
 
+class RawQuery(exp.Expression):
+    """`mydb (SELECT …) [AS t]` as a table source: `query` is text in the dialect of database
+    `this`, kept verbatim; the engine turns it into DuckDB SQL once it knows mydb's engine."""
+
+    arg_types = {"this": True, "query": True, "alias": False}
+
+
 BYOM_STATEMENTS = (
     CreatePredictor,
     Retrain,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlglot import exp
@@ -22,6 +22,9 @@ from byom_sql.errors import InvalidOption
 from byom_sql.options import OPTIONS, check_key, check_options, given_twice, validate_predictor
 
 PREDICTOR_KINDS = ("PREDICTOR", "MODEL")
+# `name (SELECT …` cannot be a DuckDB table function call (DuckDB wants `f((SELECT …))`), so a
+# name followed by one of these words in parentheses is a raw query for database `name`
+RAW_QUERY_STARTS = ("SELECT", "WITH", "SHOW", "DESCRIBE", "EXPLAIN")
 VALUE_EXPECTED = "Expected a value (a string, a number, TRUE, FALSE, NULL or JSON)"
 
 
@@ -216,6 +219,42 @@ class ByomParser(DuckDBParser):
         return None, self._parse_where()
 
     # pieces --------------------------------------------------------------------------------
+
+    def _parse_table(
+        self,
+        schema: bool = False,
+        joins: bool = False,
+        alias_tokens: Collection[TokenType] | None = None,
+        parse_bracket: bool = False,
+        is_db_reference: bool = False,
+        parse_partition: bool = False,
+        consume_pipe: bool = False,
+    ) -> exp.Expr | None:
+        if not schema and not is_db_reference and self._at_raw_query():
+            database = self._parse_id_var()
+            self._match(TokenType.L_PAREN)
+            query = self._parse_raw_parenthesised()
+            alias = self._parse_table_alias(alias_tokens=alias_tokens or self.TABLE_ALIAS_TOKENS)
+            return self.expression(nodes.RawQuery(this=database, query=query, alias=alias))
+        return super()._parse_table(
+            schema=schema,
+            joins=joins,
+            alias_tokens=alias_tokens,
+            parse_bracket=parse_bracket,
+            is_db_reference=is_db_reference,
+            parse_partition=parse_partition,
+            consume_pipe=consume_pipe,
+        )
+
+    def _at_raw_query(self) -> bool:
+        """`FROM mydb (SELECT …)`: a name, an opening parenthesis, then a query keyword."""
+        ahead = self._tokens[self._index : self._index + 3]
+        return (
+            len(ahead) == 3
+            and ahead[0].token_type in (self.ID_VAR_TOKENS | {TokenType.IDENTIFIER})
+            and ahead[1].token_type == TokenType.L_PAREN
+            and ahead[2].text.upper() in RAW_QUERY_STARTS
+        )
 
     def _parse_table_part(self, schema: bool = False) -> exp.Expr | None:
         # `byom.2` names version 2 of predictor byom

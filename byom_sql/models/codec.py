@@ -79,7 +79,7 @@ def records_json(table: pa.Table) -> bytes:
 def _numeric_records_json(table: pa.Table) -> bytes | None:
     """Records built by Arrow's string kernels, without a Python object per value, when every
     column is a finite number or a boolean without nulls; None otherwise."""
-    if table.num_rows == 0 or table.num_columns == 0:
+    if table.num_rows < 256 or table.num_columns == 0:  # for a few rows the kernels cost more
         return None
     parts: list[Any] = []
     for index, name in enumerate(table.column_names):
@@ -150,11 +150,16 @@ def error_text(reply: Reply) -> str:
     return _snippet(reply.body)
 
 
-def _snippet(body: bytes, limit: int = 300) -> str:
+def _snippet(body: bytes, limit: int = 400) -> str:
+    """The text, its middle cut when long: servers put the cause last (MLflow: "Failed to
+    predict data '<the rows>' … Error: Model is missing inputs ['x']")."""
     text = body.decode("utf-8", "replace")
     text = re.sub(r"<[^>]+>", " ", text) if "<" in text else text
     text = " ".join(text.split())
-    return (text[:limit] + "…") if len(text) > limit else (text or "(empty body)")
+    if len(text) <= limit:
+        return text or "(empty body)"
+    head = limit * 2 // 5
+    return f"{text[:head]} … {text[head - limit :]}"
 
 
 def prediction_columns(

@@ -1,15 +1,15 @@
-"""HTTP to model endpoints: one keep-alive httpx client per engine, on a background event loop.
+"""HTTP to model endpoints: one keep-alive httpx client per engine, shared by a thread pool.
 
 Callers (query threads) encode and decode; they hand finished bodies to `submit`, which returns
 a concurrent Future, so a query keeps several requests in flight while it encodes the next batch
-and the wire server's event loop never waits on a model. Retries (connect errors, 429, 502,
+and the wire server's event loop never waits on a model. (A synchronous client in a pool costs
+half of what an asyncio client on a loop thread costs per call.) Retries (connect errors, 429, 502,
 503, 504, honouring Retry-After, exponential backoff with jitter) happen here; httpx's
 exceptions are translated here and nowhere else.
 """
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import email.utils
 import random
@@ -50,53 +50,56 @@ class Policy:
     timeout: float = 60.0
     retries: int = 3
     label: str = "model"  # names the caller in errors: "predictor byom"
+    cancelled: threading.Event | None = None  # the statement's cancel flag
 
 
 class Transport:
-    def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: httpx.AsyncClient | None = None
-        self._thread: threading.Thread | None = None
+    def __init__(self, max_connections: int = 64) -> None:
+        self._max = max_connections
+        self._client: httpx.Client | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def submit(self, request: Request, policy: Policy) -> concurrent.futures.Future[Reply]:
-        loop = self._start()
-        return asyncio.run_coroutine_threadsafe(self._send(request, policy), loop)
+        return self._start().submit(self._send, request, policy)
 
-    def call(
-        self, request: Request, policy: Policy, cancelled: threading.Event | None = None
-    ) -> Reply:
-        """Send and wait, giving up when `cancelled` is set."""
-        return wait(self.submit(request, policy), cancelled)
+    def call(self, request: Request, policy: Policy) -> Reply:
+        """Send and wait, giving up when the policy's `cancelled` event is set."""
+        return wait(self.submit(request, policy), policy.cancelled)
 
     def close(self) -> None:
         with self._lock:
-            loop, client, thread = self._loop, self._client, self._thread
-            self._loop = self._client = self._thread = None
-        if loop is None or client is None or thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(timeout=5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.close()
+            pool, client = self._pool, self._client
+            self._pool = self._client = None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if client is not None:
+            client.close()
 
-    def _start(self) -> asyncio.AbstractEventLoop:
+    def _start(self) -> concurrent.futures.ThreadPoolExecutor:
         with self._lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(target=loop.run_forever, name="byom-http", daemon=True)
-                thread.start()
-                self._client = asyncio.run_coroutine_threadsafe(_new_client(), loop).result()
-                self._loop, self._thread = loop, thread
-            return self._loop
+            if self._pool is None:
+                limits = httpx.Limits(
+                    max_connections=self._max, max_keepalive_connections=self._max
+                )
+                # identity: compressed replies cost more CPU than they save on a local network
+                self._client = httpx.Client(
+                    limits=limits,
+                    follow_redirects=True,
+                    headers={"Accept-Encoding": "identity"},
+                    trust_env=False,
+                )
+                self._pool = concurrent.futures.ThreadPoolExecutor(self._max, "byom-http")
+            return self._pool
 
-    async def _send(self, request: Request, policy: Policy) -> Reply:
-        assert self._client is not None
+    def _send(self, request: Request, policy: Policy) -> Reply:
+        client = self._client
+        assert client is not None
         timeout = httpx.Timeout(policy.timeout, connect=min(policy.timeout, 10.0))
         for attempt in range(policy.retries + 1):
             last = attempt == policy.retries
             try:
-                response = await self._client.request(
+                response = client.request(
                     request.method,
                     request.url,
                     content=request.body,
@@ -110,7 +113,7 @@ class Transport:
                         f"({_reason(exc)}, {attempt + 1} attempt{'s' * bool(attempt)})",
                         hint="is the model server running at that address?",
                     ) from None
-                await asyncio.sleep(_backoff(attempt))
+                _pause(_backoff(attempt), policy)
                 continue
             except httpx.TimeoutException:
                 raise ModelUnavailable(
@@ -120,7 +123,7 @@ class Transport:
             except httpx.HTTPError as exc:
                 raise ModelProtocolError(f"{policy.label}: {request.url}: {_reason(exc)}") from None
             if response.status_code in RETRY_STATUSES and not last:
-                await asyncio.sleep(_retry_after(response) or _backoff(attempt))
+                _pause(_retry_after(response) or _backoff(attempt), policy)
                 continue
             return Reply(
                 status=response.status_code,
@@ -129,6 +132,14 @@ class Transport:
                 url=request.url,
             )
         raise AssertionError("unreachable")
+
+
+def _pause(seconds: float, policy: Policy) -> None:
+    """Sleep before a retry, unless the statement is cancelled meanwhile."""
+    if policy.cancelled is not None and policy.cancelled.wait(seconds):
+        raise QueryCanceled("canceling statement due to user request")
+    if policy.cancelled is None:
+        time.sleep(seconds)
 
 
 def wait(future: concurrent.futures.Future[T], cancelled: threading.Event | None) -> T:
@@ -140,17 +151,6 @@ def wait(future: concurrent.futures.Future[T], cancelled: threading.Event | None
             if cancelled is not None and cancelled.is_set():
                 future.cancel()
                 raise QueryCanceled("canceling statement due to user request") from None
-
-
-async def _new_client() -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-    # identity: compressed replies cost more CPU than they save on a local network
-    return httpx.AsyncClient(
-        limits=limits,
-        headers={"Accept-Encoding": "identity"},
-        follow_redirects=True,
-        trust_env=False,
-    )
 
 
 def _backoff(attempt: int) -> float:

@@ -1,0 +1,85 @@
+"""`byom-sql serve`: the Postgres wire protocol front door."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import ssl
+
+from byom_sql.cli.main import add_database_option, subcommand
+from byom_sql.engine import Engine, EngineConfig
+from byom_sql.errors import Error
+from byom_sql.server.server import ConfigurationError, ServerConfig, run
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_database_option(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=55432, help="port (default: 55432)")
+    parser.add_argument("--user", help="the only user name accepted (default: any)")
+    parser.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="require the password held in environment variable VAR (SCRAM-SHA-256)",
+    )
+    parser.add_argument(
+        "--auth-method",
+        choices=("scram-sha-256", "password"),
+        default="scram-sha-256",
+        help="how a password is checked: SCRAM-SHA-256 (default) or cleartext 'password'",
+    )
+    parser.add_argument("--tls-cert", metavar="FILE", help="TLS certificate (PEM)")
+    parser.add_argument("--tls-key", metavar="FILE", help="TLS private key (PEM)")
+    parser.add_argument(
+        "--allow-file-access",
+        action="store_true",
+        help="let clients read and write server files through DuckDB (read_csv, COPY, "
+        "ATTACH, INSTALL); off by default",
+    )
+    parser.add_argument(
+        "--max-connections", type=int, default=100, metavar="N", help="default: 100"
+    )
+    parser.add_argument(
+        "--python-models",
+        action="store_true",
+        help="run the Python predictors stored in the database (their code is loaded from "
+        "the artifact store: trust the file); clients can use them, never create them",
+    )
+
+
+@subcommand("serve", "serve the Postgres wire protocol", arguments=add_arguments)
+def serve(args: argparse.Namespace) -> int:
+    logging.getLogger("byom_sql.server").setLevel(logging.DEBUG if args.debug else logging.INFO)
+    password = None
+    if args.password_env:
+        password = os.environ.get(args.password_env)
+        if not password:
+            raise Error(f"environment variable {args.password_env} is not set or empty")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise Error("--tls-cert and --tls-key go together")
+    context = None
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        user=args.user,
+        password=password,
+        auth_method=args.auth_method,
+        ssl_context=context,
+        max_connections=args.max_connections,
+    )
+    try:
+        config.check()
+    except ConfigurationError as error:
+        raise Error(str(error)) from None
+    engine_config = EngineConfig(
+        external_access=args.allow_file_access,
+        python_models=args.python_models,
+        debug=args.debug,
+    )
+    with Engine(args.database, engine_config) as engine:
+        run(engine, config)
+    return 0

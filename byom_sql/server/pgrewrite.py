@@ -1,0 +1,650 @@
+"""Rewrite the metadata SQL Postgres clients send into DuckDB SQL over the emulated catalog.
+
+The statement is parsed as Postgres SQL (sqlglot) and the tree rewritten:
+
+- a pg_catalog relation (`pg_catalog.pg_class c`, or `pg_type t` unqualified) becomes the CTE
+  `__pg_class` of pgrelations.py, prepended to the query with what it reads;
+- Postgres functions DuckDB lacks or answers differently (version(), current_setting,
+  format_type, pg_get_expr, pg_table_is_visible, obj_description, has_*_privilege …) become
+  literals or scalar subqueries over those CTEs;
+- `::regclass`, `::regtype`, `::regnamespace` become oid lookups by name, and their `::text`
+  name lookups by oid; `::oid`, `::name`, `::"char"` become DuckDB types;
+- `OPERATOR(pg_catalog.~)`, `COLLATE pg_catalog.default`, '{…}' array literals, set-returning
+  functions in FROM without a column alias get their DuckDB spelling;
+- unaliased output columns get the names Postgres gives them ("format_type", "?column?").
+
+A statement that names none of these is not touched (`rewrite` returns None): user SQL reaches
+the engine as written. Every `$n` placeholder of the statement survives the rewrite, so the
+client's Bind still fits. Pure, except that `facts` (the session's predictors, settings, type
+map) is called when a CTE needs them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from byom_sql.server import pgrelations
+from byom_sql.server.pgrelations import Facts
+
+_REG_TYPES = ("regclass", "regtype", "regnamespace", "regproc", "regprocedure")
+# Postgres types DuckDB lacks, as the DuckDB type a value of them is kept in
+_CAST_TYPES = {
+    "oid": "BIGINT",
+    "xid": "BIGINT",
+    "cid": "BIGINT",
+    "name": "VARCHAR",
+    "char": "VARCHAR",
+    "bpchar": "VARCHAR",
+    "text": "VARCHAR",
+    "int2vector": "SMALLINT[]",
+    "oidvector": "BIGINT[]",
+    "aclitem": "VARCHAR",
+    "pg_node_tree": "VARCHAR",
+}
+_TEXT_TYPES = ("text", "varchar", "name", "char", "bpchar")
+_OPERATORS: dict[str, Callable[[exp.Expression, exp.Expression], exp.Expression]] = {
+    "~": lambda a, b: exp.RegexpLike(this=a, expression=b),
+    "~*": lambda a, b: exp.RegexpILike(this=a, expression=b),
+    "!~": lambda a, b: exp.not_(exp.RegexpLike(this=a, expression=b)),
+    "!~*": lambda a, b: exp.not_(exp.RegexpILike(this=a, expression=b)),
+    "~~": lambda a, b: exp.Like(this=a, expression=b),
+    "~~*": lambda a, b: exp.ILike(this=a, expression=b),
+    "=": lambda a, b: exp.EQ(this=a, expression=b),
+    "<>": lambda a, b: exp.NEQ(this=a, expression=b),
+    "<": lambda a, b: exp.LT(this=a, expression=b),
+    ">": lambda a, b: exp.GT(this=a, expression=b),
+}
+_ALWAYS_TRUE = re.compile(r"^(has_\w+_privilege|pg_has_role|pg_\w+_is_visible)$")
+_NULL_TEXT = (
+    "pg_get_statisticsobjdef_columns",
+    "pg_get_serial_sequence",
+    "shobj_description",
+    "pg_get_triggerdef",
+    "pg_get_ruledef",
+    "pg_advisory_unlock_all",
+)
+_CONSTANTS: dict[str, exp.Expression] = {
+    "pg_encoding_to_char": exp.Literal.string("UTF8"),
+    "pg_char_to_encoding": exp.Literal.number(6),
+    "pg_tablespace_location": exp.Literal.string(""),
+    "pg_is_in_recovery": exp.false(),
+    "pg_relation_is_publishable": exp.false(),
+}
+_NULL_SIZE = (
+    "pg_table_size",
+    "pg_relation_size",
+    "pg_total_relation_size",
+    "pg_indexes_size",
+    "pg_database_size",
+)
+
+
+@dataclass(frozen=True)
+class Session:
+    """What the rewrite needs to know about the session asking."""
+
+    user: str
+    backend_pid: int
+    version: str  # what version() says
+    setting: Callable[[str], str | None]  # a setting's value by lower-case name, None: unknown
+    facts: Callable[[], Facts]
+
+
+@dataclass
+class Rewritten:
+    sql: str  # DuckDB SQL, with the statement's $n placeholders
+    set_config: list[tuple[str, str]] = field(default_factory=list)  # (name, value) to store
+
+
+@functools.lru_cache(maxsize=512)
+def parse(sql: str) -> exp.Expression | None:
+    """The statement as Postgres reads it; None when sqlglot cannot (the engine will say).
+    Cached by text (clients send the same few metadata queries again and again): copy it
+    before changing it."""
+    try:
+        statements = sqlglot.parse(sql, read="postgres")
+    except (ParseError, TokenError):
+        return None
+    return statements[0] if len(statements) == 1 else None
+
+
+def rewrite(sql: str, session: Session) -> Rewritten | None:
+    parsed = parse(sql)
+    if not isinstance(parsed, exp.Query):
+        return None
+    tree = parsed.copy()
+    rewriter = _Rewriter(session, tree)
+    names = _output_names(tree)
+    tree = rewriter.walk(tree)
+    if not rewriter.changed:
+        return None
+    _name_outputs(tree, names, rewriter)
+    return Rewritten(_with_ctes(tree, session), rewriter.set_config)
+
+
+def _with_ctes(tree: exp.Expression, session: Session) -> str:
+    """The tree as DuckDB SQL, the CTEs it reads (and what they read) prepended to its WITH.
+    The CTEs are DuckDB SQL text already: spliced in, not parsed and generated again."""
+    wanted = [t.name for t in tree.find_all(exp.Table) if t.name.startswith("__pg_") and not t.db]
+    sql = tree.sql(dialect="duckdb")
+    if not wanted:
+        return sql
+    ctes = ", ".join(
+        f"{name} AS ({body})" for name, body in pgrelations.ctes(wanted, session.facts())
+    )
+    existing = re.match(r"WITH(\s+RECURSIVE)?\s+", sql) if tree.args.get("with_") else None
+    if existing:
+        return f"{existing.group(0)}{ctes}, {sql[existing.end() :]}"
+    return f"WITH {ctes} {sql}"
+
+
+class _Rewriter:
+    def __init__(self, session: Session, tree: exp.Expression):
+        self.session = session
+        self.user_ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+        # the emulated relation each alias names, for its system column tableoid
+        self.aliases = {
+            t.alias_or_name.lower(): relation
+            for t in tree.find_all(exp.Table)
+            if (relation := self.emulated(t)) is not None
+        }
+        self.changed = False
+        self.set_config: list[tuple[str, str]] = []
+        self.reg_kind: dict[int, str] = {}  # id of a rewritten reg cast → its reg type
+
+    def walk(self, node: exp.Expression) -> exp.Expression:
+        """Children first, so each rule sees arguments already rewritten."""
+        if _qualified_call(node):  # pg_catalog.f(…): f(…), rewritten as such
+            self.changed = True
+            node = _typed(node.expression)
+        for key, value in list(node.args.items()):
+            if isinstance(value, exp.Expression):
+                new = self.walk(value)
+                if new is not value:
+                    node.set(key, new)
+            elif isinstance(value, list):
+                node.set(key, [self.walk(v) if isinstance(v, exp.Expression) else v for v in value])
+        return self.rule(node)
+
+    def rule(self, node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table):
+            return self.table(node)
+        if isinstance(node, exp.Unnest):
+            return _alias_columns(node)
+        if isinstance(node, exp.Column) and node.text("db").lower() == "pg_catalog":
+            node.set("db", None)
+            return node
+        if isinstance(node, exp.Column) and node.name.lower() == "tableoid":
+            relation = self.aliases.get(node.table.lower())
+            return exp.Literal.number(relation.oid) if relation else node
+        if isinstance(node, exp.Cast):  # before Func: a Cast is one
+            return self.cast(node)
+        if isinstance(node, exp.Collate):
+            return node.this if _is_default_collation(node.expression) else node
+        if isinstance(node, exp.Operator):
+            return self.operator(node)
+        if isinstance(node, exp.Func):
+            return self.function(node)
+        if isinstance(node, exp.EQ | exp.NEQ):
+            return _array_literals(node)
+        return node
+
+    # relations ---------------------------------------------------------------------------
+
+    def table(self, node: exp.Table) -> exp.Expression:
+        if not isinstance(node.this, exp.Identifier):  # a function in FROM
+            if node.text("db").lower() == "pg_catalog":
+                node.set("db", None)
+                self.changed = True
+            return _alias_columns(node)
+        relation = self.emulated(node)
+        if relation is None:
+            return node
+        name = relation.name
+        alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
+        self.changed = True
+        return exp.Table(this=exp.to_identifier(pgrelations.cte_name(name)), alias=alias)
+
+    def emulated(self, node: exp.Table) -> pgrelations.Relation | None:
+        """The pg_catalog relation a table reference names: pg_catalog.x, or x unless the
+        query has a CTE of that name."""
+        if not isinstance(node.this, exp.Identifier) or node.catalog:
+            return None
+        name, schema = node.name.lower(), node.text("db").lower()
+        if schema not in ("", "pg_catalog") or (not schema and name in self.user_ctes):
+            return None
+        return pgrelations.RELATIONS.get(name)
+
+    # functions ---------------------------------------------------------------------------
+
+    def function(self, node: exp.Func) -> exp.Expression:
+        new = self._function(node)
+        self.changed = self.changed or new is not node
+        return new
+
+    def _function(self, node: exp.Func) -> exp.Expression:
+        session = self.session
+        if isinstance(node, exp.CurrentVersion):
+            return exp.Literal.string(session.version)
+        if isinstance(node, exp.CurrentUser | exp.SessionUser):
+            return exp.Literal.string(session.user)
+        if isinstance(node, exp.CurrentCatalog):
+            return exp.CurrentDatabase()
+        if isinstance(node, exp.CurrentSchema | exp.CurrentDatabase | exp.CurrentSchemas):
+            self.changed = True  # DuckDB's answer, under the column name Postgres gives it
+            return node
+        if not isinstance(node, exp.Anonymous):
+            return node
+        name, args = node.name.lower(), list(node.expressions)
+        build = _FUNCTIONS.get(name)
+        if build is not None:
+            return _keeping_parameters(build(self, args), args)
+        if name in _CONSTANTS:
+            return _keeping_parameters(_CONSTANTS[name].copy(), args)
+        if _ALWAYS_TRUE.match(name):
+            return _keeping_parameters(exp.true(), args)
+        if name in _NULL_TEXT:
+            return _keeping_parameters(_cast(exp.null(), "VARCHAR"), args)
+        if name in _NULL_SIZE:
+            return _keeping_parameters(_cast(exp.null(), "BIGINT"), args)
+        return node
+
+    def current_setting(self, args: list[exp.Expression]) -> exp.Expression:
+        name = args[0]
+        if isinstance(name, exp.Literal) and name.is_string:
+            value = self.session.setting(name.name.lower())
+            return (
+                exp.Literal.string(value)
+                if value is not None
+                else exp.Anonymous(this="current_setting", expressions=[name])
+            )
+        return _scalar(
+            "setting",
+            "__pg_settings_now",
+            exp.func("lower", _field("name")).eq(exp.func("lower", name)),
+        )
+
+    def set_config_call(self, args: list[exp.Expression]) -> exp.Expression:
+        name, value = args[0], args[1]
+        if all(isinstance(a, exp.Literal) and a.is_string for a in (name, value)):
+            self.set_config.append((name.name.lower(), value.name))
+        return value
+
+    # casts -------------------------------------------------------------------------------
+
+    def cast(self, node: exp.Cast) -> exp.Expression:
+        target = _type_name(node.to)
+        inner = node.this
+        kind = self.reg_kind.get(id(inner))
+        if kind is not None and target in _TEXT_TYPES:
+            return _reg_name(kind, inner)
+        if target in _REG_TYPES:
+            kind = "regproc" if target == "regprocedure" else target
+            value = _reg_oid(kind, inner) if _is_textual(inner) else _cast(inner, "BIGINT")
+            self.reg_kind[id(value)] = kind
+            self.changed = True
+            return value
+        if not _postgres_only(node.to):
+            return node
+        self.changed = True
+        element = target.removesuffix("[]")
+        duckdb_type = _CAST_TYPES.get(element) or exp.DataType.build(
+            element, dialect="postgres"
+        ).sql(dialect="duckdb")
+        return _cast(inner, duckdb_type + ("[]" if target.endswith("[]") else ""))
+
+    def operator(self, node: exp.Operator) -> exp.Expression:
+        symbol = str(node.args.get("operator") or "").split(".")[-1].strip()
+        build = _OPERATORS.get(symbol)
+        if build is None:
+            return node
+        self.changed = True
+        return build(node.this, node.expression)
+
+
+# function rules: (rewriter, arguments) → replacement ---------------------------------------
+
+
+def _scalar(column: str, relation: str, where: exp.Expression) -> exp.Expression:
+    """(SELECT column FROM relation WHERE … LIMIT 1), over the relation's lookup CTE: its
+    columns are `__`-prefixed (`_field`), so the client's own column names in `where` still
+    name the client's columns, not the lookup's."""
+    query = exp.select(_field(column)).from_(pgrelations.lookup_name(relation))
+    return exp.Subquery(this=query.where(where).limit(1))
+
+
+def _field(name: str) -> exp.Column:
+    return exp.column(f"__{name}")
+
+
+def _format_type(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
+    oid, typmod = args[0], args[1] if len(args) > 1 else exp.null()
+    mod = exp.Paren(this=exp.Sub(this=typmod.copy(), expression=exp.Literal.number(4)))
+    numeric = exp.func(
+        "concat",
+        exp.Literal.string("numeric("),
+        exp.Paren(this=exp.BitwiseRightShift(this=mod.copy(), expression=exp.Literal.number(16))),
+        exp.Literal.string(","),
+        exp.Paren(this=exp.BitwiseAnd(this=mod.copy(), expression=exp.Literal.number(65535))),
+        exp.Literal.string(")"),
+    )
+    sized = exp.func(
+        "concat",
+        _field("display"),
+        exp.Literal.string("("),
+        mod.copy(),
+        exp.Literal.string(")"),
+    )
+    display = (
+        exp.case()
+        .when(exp.or_(typmod.copy().is_(exp.null()), typmod.copy() < 0), _field("display"))
+        .when(_field("typname").eq(exp.Literal.string("numeric")), numeric)
+        .when(_field("typname").isin("varchar", "bpchar"), sized)
+        .else_(_field("display"))
+    )
+    lookup = pgrelations.lookup_name("__pg_types")
+    found = exp.Subquery(
+        this=exp.select(display).from_(lookup).where(_field("oid").eq(oid)).limit(1)
+    )
+    return exp.func("coalesce", found, exp.Literal.string("???"))
+
+
+def _by_oid(
+    column: str, relation: str
+) -> Callable[[_Rewriter, list[exp.Expression]], exp.Expression]:
+    def build(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
+        return _scalar(column, relation, _field("oid").eq(args[0]))
+
+    return build
+
+
+def _description(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
+    subid = args[1] if len(args) > 1 and not _is_textual(args[1]) else exp.Literal.number(0)
+    where = exp.and_(_field("objoid").eq(args[0]), _field("objsubid").eq(subid))
+    return _scalar("description", "__pg_description", where)
+
+
+def _table_is_visible(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
+    found = _scalar("visible", "__pg_rel", _field("oid").eq(args[0]))
+    return exp.func("coalesce", found, exp.false())
+
+
+def _view_definition(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
+    text = _scalar("definition", "__pg_rel", _field("oid").eq(args[0]))
+    pattern = r"(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?(TEMP\w*\s+)?VIEW\s+.*?\s+AS\s+"
+    return exp.func("regexp_replace", text, exp.Literal.string(pattern), exp.Literal.string(""))
+
+
+def _size_pretty(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
+    size = args[0]
+    case = exp.case().when(
+        exp.func("abs", size.copy()) < 10240,
+        exp.func("concat", size.copy(), exp.Literal.string(" bytes")),
+    )
+    for power, unit in enumerate(("kB", "MB", "GB"), start=1):
+        scaled = exp.func(
+            "round", exp.Div(this=size.copy(), expression=exp.Literal.number(1024**power))
+        )
+        case = case.when(
+            exp.func("abs", size.copy()) < 10240 * 1024**power,
+            exp.func("concat", _cast(scaled, "BIGINT"), exp.Literal.string(f" {unit}")),
+        )
+    scaled = exp.func("round", exp.Div(this=size.copy(), expression=exp.Literal.number(1024**4)))
+    return case.else_(exp.func("concat", _cast(scaled, "BIGINT"), exp.Literal.string(" TB")))
+
+
+def _expand_array(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
+    """information_schema._pg_expandarray(a): one row (x, n) per element, as a struct."""
+    array = args[0]
+    i = exp.to_identifier("__i")  # not a name the client's query may use for a table
+    element = exp.Struct(
+        expressions=[
+            exp.PropertyEQ(
+                this=exp.to_identifier("x"),
+                expression=exp.Bracket(this=array.copy(), expressions=[exp.column(i)]),
+            ),
+            exp.PropertyEQ(this=exp.to_identifier("n"), expression=exp.column(i)),
+        ]
+    )
+    positions = exp.func("generate_series", exp.Literal.number(1), exp.func("len", array.copy()))
+    lambda_ = exp.Lambda(this=element, expressions=[i])
+    return exp.Explode(this=exp.func("list_transform", positions, lambda_))
+
+
+_FUNCTIONS: dict[str, Callable[[_Rewriter, list[exp.Expression]], exp.Expression]] = {
+    "version": lambda r, a: exp.Literal.string(r.session.version),
+    "current_setting": _Rewriter.current_setting,
+    "set_config": _Rewriter.set_config_call,
+    "pg_backend_pid": lambda r, a: exp.Literal.number(r.session.backend_pid),
+    "pg_get_userbyid": lambda r, a: exp.Literal.string(r.session.user),
+    "pg_table_is_visible": _table_is_visible,
+    "format_type": _format_type,
+    "pg_get_expr": lambda r, a: a[0],
+    "pg_get_constraintdef": _by_oid("def", "__pg_keys"),
+    "pg_get_viewdef": _view_definition,
+    "pg_get_indexdef": lambda r, a: _scalar("indexdef", "__pg_keys", _field("indexoid").eq(a[0])),
+    "pg_get_function_result": _by_oid("result", "__pg_proc_info"),
+    "pg_get_function_arguments": _by_oid("arguments", "__pg_proc_info"),
+    "pg_get_function_identity_arguments": _by_oid("arguments", "__pg_proc_info"),
+    "obj_description": _description,
+    "col_description": _description,
+    "pg_size_pretty": _size_pretty,
+    "to_regtype": lambda r, a: _reg_oid("regtype", a[0]),
+    "to_regclass": lambda r, a: _reg_oid("regclass", a[0]),
+    "to_regnamespace": lambda r, a: _reg_oid("regnamespace", a[0]),
+    "array_upper": lambda r, a: exp.func("nullif", exp.func("len", a[0]), exp.Literal.number(0)),
+    "array_lower": lambda r, a: (
+        exp.case().when(exp.func("len", a[0]) > 0, exp.Literal.number(1)).else_(exp.null())
+    ),
+    "json_build_object": lambda r, a: exp.Anonymous(
+        this="json_object",
+        expressions=[exp.paren(x) if isinstance(x, exp.Binary) else x for x in a],
+    ),
+    "_pg_expandarray": _expand_array,
+}
+
+
+# regclass & co: oids looked up by name, names by oid ----------------------------------------
+
+# (relation, name column, display column) of each reg type
+_REG_LOOKUP = {
+    "regclass": ("__pg_regclass", ("relname", "qualname"), "display"),
+    "regtype": ("__pg_types", ("typname", "display"), "display"),
+    "regnamespace": ("__pg_schemas", ("nspname",), "nspname"),
+    "regproc": ("__pg_proc_info", ("name",), "name"),
+}
+
+
+def _reg_oid(kind: str, name: exp.Expression) -> exp.Expression:
+    """The oid of the object a text names ('pg_class', 'mindsdb.byom', 'integer')."""
+    relation, columns, _ = _REG_LOOKUP[kind]
+    bare = exp.func(
+        "regexp_replace",
+        exp.func("replace", name, exp.Literal.string('"'), exp.Literal.string("")),
+        exp.Literal.string("^pg_catalog\\."),
+        exp.Literal.string(""),
+    )
+    where = exp.or_(*(_field(c).eq(bare.copy()) for c in columns))
+    return _scalar("oid", relation, where)
+
+
+def _reg_name(kind: str, oid: exp.Expression) -> exp.Expression:
+    relation, _, display = _REG_LOOKUP[kind]
+    found = _scalar(display, relation, _field("oid").eq(oid))
+    return exp.func("coalesce", found, _cast(oid.copy(), "VARCHAR"))
+
+
+def _is_textual(node: exp.Expression) -> bool:
+    """A value Postgres would read as a name: a string, a parameter, a cast to text."""
+    if isinstance(node, exp.Literal):
+        return node.is_string
+    if isinstance(node, exp.Placeholder | exp.Parameter):
+        return True
+    return isinstance(node, exp.Cast) and _type_name(node.to) in _TEXT_TYPES
+
+
+# small transforms ---------------------------------------------------------------------------
+
+
+def _cast(value: exp.Expression, duckdb_type: str) -> exp.Cast:
+    return exp.Cast(this=value, to=exp.DataType.build(duckdb_type, dialect="duckdb"))
+
+
+def _qualified_call(node: exp.Expression) -> bool:
+    return (
+        isinstance(node, exp.Dot)
+        and isinstance(node.expression, exp.Func)
+        and node.this.name.lower() in ("pg_catalog", "information_schema")
+    )
+
+
+def _typed(function: exp.Func) -> exp.Func:
+    """`pg_catalog.f(...)` parses as an anonymous call: the typed node sqlglot has for f."""
+    if not isinstance(function, exp.Anonymous):
+        return function
+    try:
+        typed = exp.func(function.name, *function.expressions, dialect="postgres")
+    except (ValueError, ParseError, TypeError):
+        return function
+    return typed if isinstance(typed, exp.Func) else function
+
+
+def _type_name(data_type: exp.Expression) -> str:
+    """'regclass', 'text', 'char', 'int2[]' … of a cast target, without pg_catalog."""
+    if isinstance(data_type, exp.DataType) and data_type.is_type(exp.DataType.Type.ARRAY):
+        elements = data_type.expressions
+        return (_type_name(elements[0]) if elements else "") + "[]"
+    if isinstance(data_type, exp.DataType) and data_type.this == exp.DataType.Type.USERDEFINED:
+        kind = data_type.args.get("kind")
+        text = kind.name if isinstance(kind, exp.Dot | exp.Identifier) else str(kind)
+        return text.lower().strip('"')
+    return data_type.sql(dialect="postgres").lower().removeprefix("pg_catalog.")
+
+
+def _postgres_only(data_type: exp.Expression) -> bool:
+    """A cast target DuckDB does not have (oid, name, "char", pg_catalog.text, int2vector …)."""
+    if isinstance(data_type, exp.ObjectIdentifier):
+        return True
+    if not isinstance(data_type, exp.DataType):
+        return False
+    if data_type.is_type(exp.DataType.Type.ARRAY):
+        return any(_postgres_only(e) for e in data_type.expressions)
+    return data_type.this in (exp.DataType.Type.USERDEFINED, exp.DataType.Type.NAME)
+
+
+def _is_default_collation(collation: exp.Expression) -> bool:
+    return collation.name.lower() in ("default", "c", "posix")
+
+
+def _array_literals(node: exp.Binary) -> exp.Expression:
+    """'{0}' compared with an array is Postgres' array literal; DuckDB spells it '[0]'."""
+    for side in ("this", "expression"):
+        value = node.args.get(side)
+        if isinstance(value, exp.Literal) and value.is_string:
+            text = value.name
+            if text.startswith("{") and text.endswith("}"):
+                node.set(side, exp.Literal.string(f"[{text[1:-1]}]"))
+    return node
+
+
+def _alias_columns(node: exp.Expression) -> exp.Expression:
+    """`FROM generate_series(1, 3) s`: Postgres names the column s too; DuckDB needs s(s)."""
+    alias = node.args.get("alias")
+    if isinstance(alias, exp.TableAlias) and alias.this and not alias.columns:
+        alias.set("columns", [alias.this.copy()])
+    return node
+
+
+def _keeping_parameters(replacement: exp.Expression, args: list[exp.Expression]) -> exp.Expression:
+    """The replacement of a call whose dropped arguments held $n: the client binds them all,
+    so they stay in the statement, in a branch that never changes the value."""
+    kept = {p.sql() for p in replacement.find_all(exp.Placeholder, exp.Parameter)}
+    dropped = [
+        p
+        for arg in args
+        for p in arg.find_all(exp.Placeholder, exp.Parameter)
+        if p.sql() not in kept
+    ]
+    if not dropped:
+        return replacement
+    condition = exp.and_(*(p.copy().is_(exp.null()) for p in dropped), exp.false())
+    return exp.case().when(condition, replacement.copy()).else_(replacement)
+
+
+# output column names ------------------------------------------------------------------------
+
+
+def _output_names(tree: exp.Expression) -> list[str | None]:
+    """The names Postgres gives the unaliased output columns (None: keep what is there)."""
+    select = _leftmost_select(tree)
+    return [
+        None if isinstance(e, exp.Alias | exp.Star) else _pg_name(e) for e in select.expressions
+    ]
+
+
+def _name_outputs(tree: exp.Expression, names: list[str | None], rewriter: _Rewriter) -> None:
+    select = _leftmost_select(tree)
+    outputs = []
+    for expression, name in zip(select.expressions, names, strict=True):
+        value = expression.this if isinstance(expression, exp.Alias) else expression
+        kind = rewriter.reg_kind.get(id(value))
+        if kind is not None:  # a regclass column is shown by name
+            named = _reg_name(kind, value.copy())
+            if isinstance(expression, exp.Alias):
+                expression.set("this", named)
+            else:
+                expression = named
+        if name is not None and not isinstance(expression, exp.Alias):
+            expression = exp.alias_(expression, name, quoted=True)
+        alias = expression.args.get("alias") if isinstance(expression, exp.Alias) else None
+        if isinstance(alias, exp.Identifier) and not alias.quoted:  # Postgres folds it
+            alias.set("this", alias.name.lower())
+        outputs.append(expression)
+    select.set("expressions", outputs)
+
+
+def _leftmost_select(tree: exp.Expression) -> exp.Select:
+    while isinstance(tree, exp.SetOperation):
+        tree = tree.this
+    while isinstance(tree, exp.Subquery):
+        tree = tree.this
+    return tree  # type: ignore[return-value]
+
+
+def _pg_name(node: exp.Expression) -> str:
+    """Postgres' FigureColname: the column, function, or type name, else ?column?."""
+    if isinstance(node, exp.Column):
+        return node.name if node.this.args.get("quoted") else node.name.lower()
+    if isinstance(node, exp.Dot):
+        return node.name if not isinstance(node.expression, exp.Func) else _pg_name(node.expression)
+    if isinstance(node, exp.Cast):
+        inner = _pg_name(node.this)
+        return inner if inner != "?column?" else _type_name(node.to).split(".")[-1]
+    if isinstance(node, exp.Paren):
+        return _pg_name(node.this)
+    if isinstance(node, exp.Case):  # named after its ELSE, as Postgres does
+        default = node.args.get("default")
+        name = _pg_name(default) if default is not None else "?column?"
+        return name if name != "?column?" else "case"
+    if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Select):
+        first = node.this.expressions[0] if node.this.expressions else None
+        return (
+            (first.alias or _pg_name(first.this))
+            if isinstance(first, exp.Alias)
+            else (_pg_name(first) if first is not None else "?column?")
+        )
+    if isinstance(node, exp.Array):
+        return "array"
+    if isinstance(node, exp.Boolean):
+        return "bool"
+    if isinstance(node, exp.Func):
+        match = re.match(r"\s*([A-Za-z_]\w*)", node.sql(dialect="postgres"))
+        return match.group(1).lower() if match else "?column?"
+    return "?column?"

@@ -1,0 +1,290 @@
+"""The asyncio server: accept, negotiate TLS, authenticate, then move bytes between the socket
+and the connection's Session, whose work runs in a thread pool (DuckDB and model calls block;
+the event loop never does, so one slow prediction does not hold up other clients).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import itertools
+import logging
+import secrets
+import signal
+import ssl
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from byom_sql.engine import Engine
+from byom_sql.server import auth, messages
+from byom_sql.server.messages import Notice
+from byom_sql.server.session import Session
+from byom_sql.server.state import SessionState
+
+log = logging.getLogger("byom_sql.server")
+
+CHUNK = 256 * 1024  # bytes of DataRows gathered in the worker before they are written
+STARTUP_TIMEOUT = 60  # seconds to finish TLS negotiation and authentication, as Postgres
+_STARTUP_SETTINGS = ("application_name", "datestyle", "timezone", "extra_float_digits")
+
+
+class ConfigurationError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 55432
+    user: str | None = None  # None: any user name
+    password: str | None = None  # None: trust
+    auth_method: str = "scram-sha-256"  # or "password" (cleartext); used with a password
+    ssl_context: ssl.SSLContext | None = None
+    max_connections: int = 100
+
+    def check(self) -> None:
+        if self.password is None and not is_loopback(self.host):
+            raise ConfigurationError(
+                f"refusing to listen on {self.host} without authentication: set a password "
+                "(--password-env) or bind a loopback address such as 127.0.0.1"
+            )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Client:
+    """One socket: the reader and writer, replaced when TLS starts."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.reader = reader
+        self.writer = writer
+        peer = writer.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def read_message(self) -> tuple[str, bytes]:
+        kind, length = messages.message_length(await self.reader.readexactly(5))
+        return kind, await self.reader.readexactly(length)
+
+    async def fatal(self, sqlstate: str, message: str) -> None:
+        await self.send(messages.error_response(Notice("FATAL", sqlstate, message)))
+
+
+class Server:
+    def __init__(self, engine: Engine, config: ServerConfig):
+        config.check()
+        self.engine = engine
+        self.config = config
+        self.sessions: dict[int, tuple[int, Session]] = {}
+        self._pids = itertools.count(1001)
+        self._pool = ThreadPoolExecutor(config.max_connections + 2, "byom-session")
+        self._scram = auth.ScramSecret.of(config.password) if config.password else None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> asyncio.Server:
+        server = await asyncio.start_server(self._accept, self.config.host, self.config.port)
+        for sock in server.sockets:
+            log.info("listening on %s:%d", *sock.getsockname()[:2])
+        return server
+
+    async def serve_forever(self) -> None:
+        """Serve until SIGINT or SIGTERM, then end every session (FATAL 57P01) and return."""
+        server = await self.start()
+        loop = asyncio.get_running_loop()
+        stop = loop.create_future()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, lambda: stop.done() or stop.set_result(None))
+        await stop
+        server.close()
+        await self.close()
+
+    async def close(self) -> None:
+        for _, session in list(self.sessions.values()):
+            session.interrupt()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._pool.shutdown(wait=True)
+        log.info("stopped")
+
+    # one connection ----------------------------------------------------------------------------
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        client = _Client(reader, writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self._serve(client)
+        except asyncio.CancelledError:
+            notice = Notice("FATAL", "57P01", "terminating connection due to administrator command")
+            writer.write(messages.error_response(notice))
+        except messages.ProtocolError as exc:
+            log.warning("%s: protocol violation, closing: %s", client.peer, exc)
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError) as exc:
+            log.debug("%s: connection lost: %s", client.peer, exc)
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+
+    async def _serve(self, client: _Client) -> None:
+        try:
+            async with asyncio.timeout(STARTUP_TIMEOUT):
+                startup = await self._startup(client)
+                if startup is None:
+                    return
+                user = startup.parameters.get("user", "")
+                database = startup.parameters.get("database") or user
+                if len(self.sessions) >= self.config.max_connections:
+                    await client.fatal("53300", "sorry, too many clients already")
+                    return
+                if not await self._authenticate(client, user):
+                    return
+        except TimeoutError:
+            log.warning("%s: no startup within %d s, closing", client.peer, STARTUP_TIMEOUT)
+            return
+        pid, secret = next(self._pids), secrets.randbelow(2**31)
+        state = SessionState(self.engine.connect(trusted=False), user, database, backend_pid=pid)
+        for key, value in startup.parameters.items():
+            if key.lower() in _STARTUP_SETTINGS:
+                state.settings[key.lower()] = value
+        session = Session(state.conn, state)
+        self.sessions[pid] = (secret, session)
+        tls = client.writer.get_extra_info("ssl_object") is not None
+        log.info(
+            "connection from %s: pid %d user %r database %r%s",
+            client.peer,
+            pid,
+            user,
+            database,
+            " (TLS)" if tls else "",
+        )
+        try:
+            status = b"".join(messages.parameter_status(k, v) for k, v in state.reported().items())
+            await client.send(
+                messages.authentication_ok()
+                + status
+                + messages.backend_key_data(pid, secret)
+                + messages.ready_for_query("I")
+            )
+            await self._converse(client, session)
+        finally:
+            del self.sessions[pid]
+            await asyncio.get_running_loop().run_in_executor(self._pool, session.close)
+            log.debug("pid %d: disconnected", pid)
+
+    async def _startup(self, client: _Client) -> messages.Startup | None:
+        """SSLRequest and GSSENCRequest until a StartupMessage; a CancelRequest ends here."""
+        while True:
+            header = await client.reader.readexactly(4)
+            body = await client.reader.readexactly(messages.startup_length(header))
+            packet = messages.decode_startup(body)
+            if isinstance(packet, messages.SSLRequest) and self.config.ssl_context is not None:
+                await client.send(b"S")
+                await client.writer.start_tls(self.config.ssl_context)
+            elif isinstance(packet, messages.SSLRequest | messages.GSSENCRequest):
+                await client.send(b"N")
+            elif isinstance(packet, messages.CancelRequest):
+                self._cancel(packet)
+                return None
+            elif packet.version != messages.PROTOCOL_VERSION:
+                await client.fatal("0A000", "unsupported frontend protocol")
+                return None
+            else:
+                return packet
+
+    async def _authenticate(self, client: _Client, user: str) -> bool:
+        config = self.config
+        if config.user is not None and user != config.user:
+            await client.fatal("28000", f'role "{user}" does not exist')
+            return False
+        if config.password is None:
+            return True
+        try:
+            if config.auth_method == "password":
+                await client.send(messages.authentication_cleartext())
+                if not auth.cleartext_matches(await self._password(client), config.password):
+                    raise auth.AuthenticationFailed("wrong password")
+            else:
+                assert self._scram is not None
+                exchange = auth.ScramExchange(self._scram)
+                await client.send(messages.authentication_sasl([auth.MECHANISM]))
+                server_first = exchange.first(await self._password(client))
+                await client.send(messages.authentication_sasl_continue(server_first))
+                server_final = exchange.final(await self._password(client))
+                await client.send(messages.authentication_sasl_final(server_final))
+        except auth.AuthenticationFailed as exc:
+            log.warning("%s: authentication failed for user %r: %s", client.peer, user, exc)
+            await client.fatal("28P01", f'password authentication failed for user "{user}"')
+            return False
+        return True
+
+    async def _password(self, client: _Client) -> bytes:
+        kind, body = await client.read_message()
+        if kind != "p":
+            raise auth.AuthenticationFailed(f"expected a password message, got {kind!r}")
+        return body
+
+    def _cancel(self, request: messages.CancelRequest) -> None:
+        found = self.sessions.get(request.pid)
+        if found is not None and secrets.compare_digest(
+            found[0].to_bytes(4, "big"), request.secret.to_bytes(4, "big", signed=True)
+        ):
+            log.info("pid %d: cancel requested", request.pid)
+            found[1].interrupt()
+
+    async def _converse(self, client: _Client, session: Session) -> None:
+        """Read messages as they come; each batch runs in the pool, its output is written back
+        in chunks (a large result streams with the socket's back-pressure)."""
+        framer = messages.Framer()
+        loop = asyncio.get_running_loop()
+        while True:
+            data = await client.reader.read(CHUNK)
+            if not data:
+                return
+            batch = [messages.decode(kind, body) for kind, body in framer.feed(data)]
+            terminate = any(isinstance(m, messages.Terminate) for m in batch)
+            output = _outputs(session, batch)
+            while True:
+                chunk, done = await loop.run_in_executor(self._pool, _gather, output)
+                if chunk:
+                    await client.send(chunk)
+                if done:
+                    break
+            if terminate:
+                return
+
+
+def _outputs(session: Session, batch: list[messages.FrontendMessage]) -> Iterator[bytes]:
+    for message in batch:
+        if isinstance(message, messages.Terminate):
+            return
+        yield from session.handle(message)
+
+
+def _gather(output: Iterator[bytes]) -> tuple[bytes, bool]:
+    """Up to CHUNK bytes of output, and whether it is all there is."""
+    parts, size = [], 0
+    for part in output:
+        parts.append(part)
+        size += len(part)
+        if size >= CHUNK:
+            return b"".join(parts), False
+    return b"".join(parts), True
+
+
+def run(engine: Engine, config: ServerConfig) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    asyncio.run(Server(engine, config).serve_forever())

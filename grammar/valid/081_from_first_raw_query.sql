@@ -1,0 +1,1 @@
+FROM mydb (WITH q AS (SELECT 1 AS a) SELECT a FROM q)
