@@ -112,6 +112,7 @@ class Catalog:
         self._lock = threading.RLock()
         self._predictors: dict[tuple[str, str], list[Predictor]] = {}
         self._databases: dict[str, Database] = {}
+        self._names: set[str] = set()  # lower-case predictor names, for has_predictor_named
         if not read_only:
             self._cursor.execute(_SCHEMA)
             self._cursor.execute(
@@ -145,7 +146,8 @@ class Catalog:
         return predictor
 
     def has_predictor_named(self, name: str) -> bool:
-        return any(n == name.lower() for _, n in self._predictors)
+        """Cheap check run for every table a statement names (a set, not a scan)."""
+        return name.lower() in self._names
 
     def projects(self) -> set[str]:
         return {p for p, _ in self._predictors} | {DEFAULT_PROJECT}
@@ -275,7 +277,7 @@ class Catalog:
         try:
             self._load()
         except duckdb.CatalogException:  # a read-only file byom_sql never wrote to
-            self._predictors, self._databases = {}, {}
+            self._predictors, self._databases, self._names = {}, {}, set()
 
     def _load(self) -> None:
         rows = self._cursor.execute(
@@ -309,6 +311,7 @@ class Catalog:
                 "SELECT name, engine, parameters, created_at FROM byom.databases ORDER BY name"
             ).fetchall()
         }
+        self._names = {name for _, name in predictors}
         self._predictors, self._databases = predictors, databases
 
 

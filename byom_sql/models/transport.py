@@ -136,10 +136,10 @@ class Transport:
 
 def _pause(seconds: float, policy: Policy) -> None:
     """Sleep before a retry, unless the statement is cancelled meanwhile."""
-    if policy.cancelled is not None and policy.cancelled.wait(seconds):
-        raise QueryCanceled("canceling statement due to user request")
     if policy.cancelled is None:
         time.sleep(seconds)
+    elif policy.cancelled.wait(seconds):
+        raise QueryCanceled("canceling statement due to user request")
 
 
 def wait(future: concurrent.futures.Future[T], cancelled: threading.Event | None) -> T:
