@@ -7,7 +7,8 @@ con.sql("SELECT * FROM byom WHERE initial_price = 3000").df()
 
 from __future__ import annotations
 
-from byom_sql.engine import Connection, Engine, EngineConfig
+from byom_sql.config import EngineConfig
+from byom_sql.engine import Connection, Engine
 from byom_sql.errors import (
     DatabaseConnectionError,
     DataError,
@@ -26,7 +27,7 @@ from byom_sql.errors import (
     UndefinedColumn,
     UndefinedObject,
 )
-from byom_sql.result import Result
+from byom_sql.result import Progress, Result
 
 __version__ = "0.1.0"
 
@@ -45,6 +46,7 @@ __all__ = [
     "ModelError",
     "ModelProtocolError",
     "ModelUnavailable",
+    "Progress",
     "QueryCanceled",
     "QueryError",
     "Result",
@@ -59,4 +61,4 @@ def connect(database: str = ":memory:", **config: object) -> Connection:
     """A connection to an engine of its own on `database` (a DuckDB file, or memory);
     closing the connection closes the engine. `config` sets EngineConfig fields."""
     engine = Engine(database, EngineConfig(**config))  # type: ignore[arg-type]
-    return Connection(engine, engine._db.cursor(), owns_engine=True)
+    return engine.connect(owns_engine=True)

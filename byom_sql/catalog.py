@@ -113,6 +113,7 @@ class Catalog:
         self._predictors: dict[tuple[str, str], list[Predictor]] = {}
         self._databases: dict[str, Database] = {}
         self._names: set[str] = set()  # lower-case predictor names, for has_predictor_named
+        self._outputs: dict[tuple[str, str, int], list[str]] = {}  # extra outputs seen
         if not read_only:
             self._cursor.execute(_SCHEMA)
             self._cursor.execute(
@@ -154,6 +155,17 @@ class Catalog:
 
     def predictors(self) -> list[Predictor]:
         return [versions[-1] for versions in self._predictors.values()]
+
+    def outputs(self, predictor: Predictor) -> list[str]:
+        """The predictor's output columns: its targets, then the extra outputs (confidence …)
+        its model returned the last time it was called."""
+        key = (*_key(predictor.project, predictor.name), predictor.version)
+        return [*predictor.targets, *self._outputs.get(key, [])]
+
+    def observe_outputs(self, predictor: Predictor, columns: list[str]) -> None:
+        targets = {t.lower() for t in predictor.targets}
+        key = (*_key(predictor.project, predictor.name), predictor.version)
+        self._outputs[key] = [c for c in columns if c.lower() not in targets]
 
     def database(self, name: str) -> Database | None:
         return self._databases.get(name.lower())

@@ -3,9 +3,11 @@
 An Engine is shared by every session (the wire server has many); each Connection has its own
 DuckDB cursor, so sessions have their own transactions and temporary relations.
 
-    statement ─┬─ ours (CREATE PREDICTOR, SHOW DATABASES …) ──► ddl
-               ├─ reads a predictor ──────────────────────────► executor (planner + models)
+    statement ─┬─ ours (CREATE PREDICTOR, SHOW DATABASES …) ──► statements
+               ├─ reads a predictor ──────────────────────────► planning → execution
                └─ anything else ──────────────────────────────► DuckDB, verbatim
+
+A Connection is the `Session` statement handlers and executors see (session.py).
 """
 
 from __future__ import annotations
@@ -15,48 +17,28 @@ import itertools
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 from sqlglot import exp
 
-from byom_sql import databases, ddl, executor, guard, python_predictors
-from byom_sql.catalog import Catalog
+from byom_sql import guard
+from byom_sql.catalog import Catalog, Predictor
+from byom_sql.config import EngineConfig
+from byom_sql.databases.attachments import Attachments, attach_all, lock_down
 from byom_sql.dialect import Statement, parse
 from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import Error, QueryError
-from byom_sql.executor import Progress
+from byom_sql.execution import direct
+from byom_sql.execution.schema import DuckDBSchema
 from byom_sql.models.python import PythonRuntime
 from byom_sql.models.transport import Transport
-from byom_sql.result import Result, command_of, returns_rows
+from byom_sql.planning.binding import Params, reads_predictors
+from byom_sql.result import Progress, Result
+from byom_sql.statements import execute, handles, python
 
 log = logging.getLogger(__name__)
-
-Params = Sequence[Any] | Mapping[str, Any] | None
-ROWS_PER_BATCH = 10_000
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Engine-wide defaults; each predictor may override the model-call ones in USING."""
-
-    batch_size: int = 10_000
-    max_concurrency: int = 2
-    timeout: float = 60.0
-    train_timeout: float = 3600.0
-    retries: int = 3
-    read_only: bool = False
-    python_models: bool = True
-    """Load and run Python predictors (code from the artifact store); the server turns it on
-    only with --python-models."""
-    debug: bool = False
-    """Put the traceback of a Python model's exception in the error message."""
-    external_access: bool = True
-    """False: once the catalog's databases are attached, DuckDB may not touch files or load
-    extensions (read_csv('/etc/passwd'), COPY, ATTACH, INSTALL fail). Irreversible for the
-    engine's lifetime; the wire server sets it for network clients."""
+__all__ = ["Connection", "Engine", "EngineConfig", "Params", "parse_script"]
 
 
 class Engine:
@@ -66,24 +48,33 @@ class Engine:
         with duckdb_errors():
             self._db = duckdb.connect(database, read_only=self.config.read_only)
             self.catalog = Catalog(self._db.cursor(), read_only=self.config.read_only)
+            self.attachments: Attachments = attach_all(self.catalog, self._db.cursor())
         self.transport = Transport()
         self.python = PythonRuntime(
             database, self.catalog, enabled=self.config.python_models, debug=self.config.debug
         )
-        self.attachments = databases.attach_all(self)
         if not self.config.external_access:
-            databases.lock_down(self)
+            lock_down(self.attachments, self.catalog)
         self._closed = False
         self._lock = threading.Lock()
         self._schema_changes = itertools.count(1)
         self.schema_version = 0  # moves on after any statement that may create or drop names
 
-    def connect(self, *, trusted: bool = True) -> Connection:
+    def connect(self, *, trusted: bool = True, owns_engine: bool = False) -> Connection:
         """A session. `trusted=False` for network clients: they may use Python predictors but
-        not create them."""
+        not create them. With `owns_engine`, closing the session closes the engine."""
         if self._closed:
             raise Error("the engine is closed")
-        return Connection(self, self._db.cursor(), trusted=trusted)
+        with duckdb_errors():
+            cursor = self._db.cursor()
+        return Connection(self, cursor, trusted=trusted, owns_engine=owns_engine)
+
+    def lock_down(self, allowed_directories: Sequence[str] = ()) -> None:
+        """Turn DuckDB's external access off for good (see databases.attachments)."""
+        lock_down(self.attachments, self.catalog, allowed_directories)
+
+    def schema_changed(self) -> None:
+        self.schema_version = next(self._schema_changes)
 
     def close(self) -> None:
         with self._lock:
@@ -117,11 +108,16 @@ class Connection:
         self.cursor = cursor
         self.trusted = trusted  # the embedding program itself, not a network client
         self.cancel = threading.Event()
+        self.catalog = engine.catalog
+        self.attachments = engine.attachments
+        self.config = engine.config
+        self.transport = engine.transport
+        self.python = engine.python
+        self.schema = DuckDBSchema(engine.catalog, cursor, lambda: engine.schema_version)
+        self.on_progress: Callable[[Progress], None] | None = None
         self._owns_engine = owns_engine
         self._current: Result | None = None
         self._closed = False
-        self.known_tables: dict[str, tuple[int, bool]] = {}  # name → (schema_version, exists)
-        self.on_progress: Callable[[Progress], None] | None = None
 
     def sql(self, query: str, params: Params = None) -> Result:
         """Run every statement of `query`; the result of the last one."""
@@ -154,7 +150,7 @@ class Connection:
             raise
         finally:
             if not isinstance(statement.node, _READ_ONLY):
-                self.engine.schema_version = next(self.engine._schema_changes)
+                self.engine.schema_changed()
         self._current = result
         return result
 
@@ -164,37 +160,19 @@ class Connection:
             guard.check(node, statement.sql, locked=not self.engine.config.external_access)
         if node is None:
             return self._unparsed(statement, params)
-        if ddl.handles(self, node):
-            return ddl.execute(self, node, params)
-        node, sql = databases.bind_sources(self, node, statement.sql)
-        if executor.reads_predictors(self, node):
-            return executor.run_query(self, node.copy(), params)
-        return self.passthrough(sql, params, node)
+        if handles(self, node):
+            return execute(self, node)
+        return direct.run(self, node, statement.sql, params)
 
     def _unparsed(self, statement: Statement, params: Params) -> Result:
         """A statement only DuckDB can read; if DuckDB cannot either, its syntax error gets
         our parser's position when it gives none."""
         try:
-            return self.passthrough(statement.sql, params)
+            return direct.run_sql(self.cursor, statement.sql, params)
         except QueryError as error:
             if error.sqlstate == "42601" and error.position is None and statement.error:
                 error.position = (statement.error.position or 0) - statement.start
             raise
-
-    def passthrough(
-        self, sql: str, params: Params = None, node: exp.Expression | None = None
-    ) -> Result:
-        """Run a statement in DuckDB as written."""
-        with duckdb_errors(sql):
-            self.cursor.execute(sql, params) if params else self.cursor.execute(sql)
-            description = self.cursor.description
-            command = command_of(node, sql)
-            if returns_rows(node, description):
-                reader = self.cursor.to_arrow_reader(ROWS_PER_BATCH)
-                return Result(command, reader=reader, on_close=reader.close)
-            row = self.cursor.fetchone() if description else None
-        count = row[0] if row and isinstance(row[0], int) else None
-        return Result(command, rowcount=count)
 
     def create_predictor(
         self,
@@ -211,7 +189,7 @@ class Connection:
         an object with predict / predict_batches, or a class built once with `artifacts`.
         `options` are the USING options that apply (batch_size, max_concurrency). The model is
         saved in the artifact store beside the database file."""
-        return python_predictors.create(
+        return python.create(
             self,
             name,
             model,
@@ -222,12 +200,20 @@ class Connection:
             options=options,
         )
 
-    def query_arrow(self, sql: str) -> pa.Table:
-        """Rows of one query (which may read predictors), for internal use such as training."""
-        statements = parse_script(sql)
-        if len(statements) != 1:
-            raise Error(f"expected one query, got {len(statements)} statements")
-        return self._dispatch(statements[0], None).arrow()
+    def predictor(self, table: exp.Table) -> Predictor | None:
+        """The predictor a table reference names, if it names one."""
+        return self.schema.resolve(table)
+
+    def reads_predictors(self, node: exp.Expression) -> bool:
+        return reads_predictors(self.catalog, node, self.schema.resolve)
+
+    def is_ours(self, node: exp.Expression) -> bool:
+        """Whether the statement is one of byom_sql's own (CREATE PREDICTOR, DESCRIBE byom …)."""
+        return handles(self, node)
+
+    def report(self, progress: Progress) -> None:
+        if self.on_progress is not None:
+            self.on_progress(progress)
 
     def interrupt(self) -> None:
         """Cancel the running statement: DuckDB work and model calls (SQLSTATE 57014)."""

@@ -6,7 +6,9 @@ conversions at the edge, `.batches()` streams without materialising the whole re
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -16,6 +18,22 @@ if TYPE_CHECKING:
     import pandas as pd
 
 EMPTY_SCHEMA = pa.schema([])
+
+
+@dataclass
+class Progress:
+    """What a front door may show while a statement scores rows (`Connection.on_progress`)."""
+
+    predictor: str
+    rows_total: int
+    rows_done: int = 0
+    in_flight: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def rows_per_second(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.rows_done / elapsed if elapsed > 0 else 0.0
 
 
 class Result:

@@ -1,4 +1,5 @@
-"""The dtype_dict vocabulary (MindsDB's names plus SQL spellings) and what each means for Arrow.
+"""Types, in one place: the dtype_dict vocabulary (MindsDB's names plus SQL spellings), what
+each means for Arrow, and Arrow types as DuckDB names them.
 
 A dtype maps to an Arrow type when values must be coerced (features before they are sent, targets
 after they come back); `None` means "keep what the data or the model gives" (labels such as
@@ -85,3 +86,69 @@ def _first_bad_value(column: pa.Array | pa.ChunkedArray, target: pa.DataType) ->
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return value
     return None
+
+
+_DUCKDB_NAMES = {
+    pa.bool_(): "BOOLEAN",
+    pa.int8(): "TINYINT",
+    pa.int16(): "SMALLINT",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.uint8(): "UTINYINT",
+    pa.uint16(): "USMALLINT",
+    pa.uint32(): "UINTEGER",
+    pa.uint64(): "UBIGINT",
+    pa.float16(): "FLOAT",
+    pa.float32(): "FLOAT",
+    pa.float64(): "DOUBLE",
+    pa.string(): "VARCHAR",
+    pa.large_string(): "VARCHAR",
+    pa.string_view(): "VARCHAR",
+    pa.binary(): "BLOB",
+    pa.large_binary(): "BLOB",
+    pa.date32(): "DATE",
+    pa.null(): "NULL",
+}
+
+
+def duckdb_type(t: pa.DataType) -> str:
+    """The DuckDB name of an Arrow type, as DuckDB would call a column of it."""
+    if t in _DUCKDB_NAMES:
+        return _DUCKDB_NAMES[t]
+    if pa.types.is_decimal(t):
+        return f"DECIMAL({t.precision},{t.scale})"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP WITH TIME ZONE" if t.tz else "TIMESTAMP"
+    if pa.types.is_time(t):
+        return "TIME"
+    if pa.types.is_duration(t) or pa.types.is_interval(t):
+        return "INTERVAL"
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return f"{duckdb_type(t.value_type)}[]"
+    if pa.types.is_struct(t):
+        return "STRUCT(" + ", ".join(f"{f.name} {duckdb_type(f.type)}" for f in t) + ")"
+    if pa.types.is_map(t):
+        return f"MAP({duckdb_type(t.key_type)}, {duckdb_type(t.item_type)})"
+    if pa.types.is_dictionary(t):
+        return duckdb_type(t.value_type)
+    return str(t).upper()
+
+
+def is_scalar(t: pa.DataType) -> bool:
+    """Whether a value of `t` is written as one SQL literal (a number, a string, a date…)."""
+    return (
+        pa.types.is_boolean(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_float32(t)
+        or pa.types.is_float64(t)
+        or pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_date32(t)
+        or (pa.types.is_timestamp(t) and t.tz is None and t.unit != "ns")
+    )
+
+
+def sql_type(dtype: str | None) -> str | None:
+    """The DuckDB type of a dtype_dict type; None when the dtype keeps what the model gives."""
+    arrow = ARROW_TYPES.get(dtype or "")
+    return duckdb_type(arrow) if arrow is not None else None

@@ -26,6 +26,7 @@ def test_public_names() -> None:
             "ModelError",
             "ModelProtocolError",
             "ModelUnavailable",
+            "Progress",
             "QueryCanceled",
             "QueryError",
             "Result",

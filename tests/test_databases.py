@@ -14,7 +14,6 @@ import pyarrow.compute as pc
 import pytest
 
 import byom_sql
-from byom_sql import databases
 from byom_sql.dialect import nodes, parse, to_sql
 from tests.model_server import ModelServer
 from tests.remote_servers import COLUMNS, ROWS, home_rentals
@@ -437,7 +436,7 @@ def test_lock_down(tmp_path: Path, sqlite_file: str, data_dir: Path) -> None:
         con = engine.connect()
         _create(con, "files", name="files", path=str(data_dir))
         _create(con, "sqlite", name="lite", path=sqlite_file)
-        databases.lock_down(engine, [str(allowed)])
+        engine.lock_down([str(allowed)])
         assert con.sql("SELECT count(*) FROM files.sample").fetchone() == (10,)
         assert con.sql("SELECT count(*) FROM lite.home_rentals").fetchone() == (ROWS,)
         with pytest.raises(byom_sql.Error) as raised:
@@ -451,7 +450,7 @@ def test_lock_down(tmp_path: Path, sqlite_file: str, data_dir: Path) -> None:
         Path(sqlite_file).rename(allowed / "rentals.sqlite")
         _create(con, "sqlite", path=str(allowed / "rentals.sqlite"))
         assert con.sql("SELECT count(*) FROM mydb.home_rentals").fetchone() == (ROWS,)
-        databases.lock_down(engine)  # a second call changes nothing
+        engine.lock_down()  # a second call changes nothing
     finally:
         engine.close()
 
@@ -459,7 +458,7 @@ def test_lock_down(tmp_path: Path, sqlite_file: str, data_dir: Path) -> None:
 def test_lock_down_before_any_sqlite_database(tmp_path: Path, sqlite_file: str) -> None:
     engine = byom_sql.Engine()
     try:
-        databases.lock_down(engine, [str(tmp_path)])
+        engine.lock_down([str(tmp_path)])
         with pytest.raises(byom_sql.InsufficientPrivilege, match="cannot be loaded any more"):
             _create(engine.connect(), "sqlite", path=sqlite_file)
     finally:

@@ -12,7 +12,6 @@ import pyarrow.compute as pc
 import pytest
 
 import byom_sql
-from byom_sql import databases
 from tests.model_server import ModelServer
 from tests.remote_servers import (
     ROWS,
@@ -324,7 +323,7 @@ def test_lock_down_keeps_attached_databases_and_refuses_new_remote_ones(
     try:
         con = engine.connect()
         con.sql(remote.server.create_sql())
-        databases.lock_down(engine)
+        engine.lock_down()
         query = f"SELECT count(*) FROM mydb.{remote.name}.home_rentals"
         assert con.sql(query).fetchone() == (ROWS,)
         with pytest.raises(byom_sql.Error) as raised:

@@ -15,7 +15,8 @@ import httpx
 import numpy as np
 import pytest
 
-from byom_sql.demo import command, home_rentals
+from byom_sql.cli import demo as command
+from byom_sql.demo import home_rentals
 from byom_sql.demo.model import LogisticRegression
 from byom_sql.demo.server import ModelServer
 

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import pyarrow as pa
-
+from byom_sql.config import EngineConfig
 from byom_sql.dialect import parse
-from byom_sql.engine import Engine, EngineConfig
+from byom_sql.engine import Engine
 from byom_sql.errors import (
     DatabaseConnectionError,
     Error,
@@ -26,8 +25,8 @@ from byom_sql.errors import (
     QueryError,
     SqlSyntaxError,
 )
-from byom_sql.executor import Progress
-from byom_sql.result import Result
+from byom_sql.result import Progress, Result
+from byom_sql.types import duckdb_type
 
 if TYPE_CHECKING:
     import psycopg
@@ -104,53 +103,8 @@ def outcome_of(result: Result) -> Outcome:
             yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
 
     schema = result.schema
-    return Outcome(result.status, list(schema.names), [sql_type(t) for t in schema.types], rows())
-
-
-_SQL_TYPES = {
-    pa.bool_(): "BOOLEAN",
-    pa.int8(): "TINYINT",
-    pa.int16(): "SMALLINT",
-    pa.int32(): "INTEGER",
-    pa.int64(): "BIGINT",
-    pa.uint8(): "UTINYINT",
-    pa.uint16(): "USMALLINT",
-    pa.uint32(): "UINTEGER",
-    pa.uint64(): "UBIGINT",
-    pa.float16(): "FLOAT",
-    pa.float32(): "FLOAT",
-    pa.float64(): "DOUBLE",
-    pa.string(): "VARCHAR",
-    pa.large_string(): "VARCHAR",
-    pa.string_view(): "VARCHAR",
-    pa.binary(): "BLOB",
-    pa.large_binary(): "BLOB",
-    pa.date32(): "DATE",
-    pa.null(): "NULL",
-}
-
-
-def sql_type(t: pa.DataType) -> str:
-    """The SQL name of an Arrow type, as DuckDB would call the column's type."""
-    if t in _SQL_TYPES:
-        return _SQL_TYPES[t]
-    if pa.types.is_decimal(t):
-        return f"DECIMAL({t.precision},{t.scale})"
-    if pa.types.is_timestamp(t):
-        return "TIMESTAMP WITH TIME ZONE" if t.tz else "TIMESTAMP"
-    if pa.types.is_time(t):
-        return "TIME"
-    if pa.types.is_duration(t) or pa.types.is_interval(t):
-        return "INTERVAL"
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return f"{sql_type(t.value_type)}[]"
-    if pa.types.is_struct(t):
-        return "STRUCT(" + ", ".join(f"{f.name} {sql_type(f.type)}" for f in t) + ")"
-    if pa.types.is_map(t):
-        return f"MAP({sql_type(t.key_type)}, {sql_type(t.item_type)})"
-    if pa.types.is_dictionary(t):
-        return sql_type(t.value_type)
-    return str(t).upper()
+    kinds = [duckdb_type(t) for t in schema.types]
+    return Outcome(result.status, list(schema.names), kinds, rows())
 
 
 class Remote:

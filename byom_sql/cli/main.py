@@ -29,7 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, AddArguments, Run]] = {}
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "byom_sql.cli.serve",
     "byom_sql.cli.serve_model",
-    "byom_sql.demo.command",
+    "byom_sql.cli.demo",
 )
 
 

@@ -6,14 +6,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from byom_sql.cli import render
 from byom_sql.cli.completion import MetaArguments
 from byom_sql.cli.introspect import DATABASES, tables_query
+from byom_sql.cli.screen import Screen, Settings
 
-if TYPE_CHECKING:
-    from byom_sql.cli.shell import Shell
+
+class Shell(Protocol):
+    """What meta-commands use of the shell."""
+
+    screen: Screen
+    settings: Settings
+
+    def run_sql(self, text: str, source: str = "") -> bool: ...
+
 
 ON_OFF = MetaArguments("setting", ("on", "off"))
 

@@ -8,7 +8,8 @@ import os
 import ssl
 
 from byom_sql.cli.main import add_database_option, subcommand
-from byom_sql.engine import Engine, EngineConfig
+from byom_sql.config import EngineConfig
+from byom_sql.engine import Engine
 from byom_sql.errors import Error
 from byom_sql.server.server import ConfigurationError, ServerConfig, run
 

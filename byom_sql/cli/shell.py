@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import sys
 import threading
 import time
@@ -19,7 +18,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 from prompt_toolkit import PromptSession, search
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
@@ -35,9 +33,10 @@ from byom_sql.cli.backends import Backend, Outcome, Row, open_backend
 from byom_sql.cli.completion import ShellCompleter
 from byom_sql.cli.introspect import Names, load_names
 from byom_sql.cli.lexer import ByomLexer
+from byom_sql.cli.screen import Screen, Settings
 from byom_sql.dialect import DIALECT
 from byom_sql.errors import Error, QueryCanceled
-from byom_sql.executor import Progress
+from byom_sql.result import Progress
 
 log = logging.getLogger(__name__)
 
@@ -55,71 +54,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 @dataclass
-class Settings:
-    """What the meta-commands change."""
-
-    format: str = "table"
-    timing: bool = True
-    types: bool = False
-    expanded: str = "off"  # off, on, auto (when the table is wider than the screen)
-    max_rows: int = 40  # rows a table shows on the screen (head and tail); 0 for all
-    output: TextIO | None = None  # \o FILE: results go there instead of the screen
-
-
-@dataclass
 class Activity:
     """What the worker is doing, for the progress line."""
 
     running_since: float | None = None
     progress: Progress | None = None
     canceling: bool = False
-
-
-class Screen:
-    """The terminal: results, errors and a one-line live status, never interleaved."""
-
-    def __init__(self, out: TextIO, err: TextIO) -> None:
-        self.out, self.err = out, err
-        self.lock = threading.RLock()
-        self.color = out.isatty() and not os.environ.get("NO_COLOR")
-        self._status = False
-
-    def write(self, text: str, *, to: TextIO | None = None) -> None:
-        with self.lock:
-            self.clear_status()
-            (to or self.out).write(text)
-            (to or self.out).flush()
-
-    def error(self, text: str) -> None:
-        with self.lock:
-            self.clear_status()
-            self.out.flush()
-            self.err.write(self.red(text) + "\n")
-            self.err.flush()
-
-    def status(self, text: str) -> None:
-        with self.lock:
-            self.out.write("\r" + text[: self.width] + "\x1b[K")
-            self.out.flush()
-            self._status = True
-
-    def clear_status(self) -> None:
-        with self.lock:
-            if self._status:
-                self.out.write("\r\x1b[K")
-                self.out.flush()
-                self._status = False
-
-    def red(self, text: str) -> str:
-        return f"\x1b[31m{text}\x1b[0m" if self.color else text
-
-    def dim(self, text: str) -> str:
-        return f"\x1b[2m{text}\x1b[0m" if self.color else text
-
-    @property
-    def width(self) -> int:
-        """Columns to fill: one less than the screen, so a full line does not wrap."""
-        return shutil.get_terminal_size().columns - 1
 
 
 class Shell:

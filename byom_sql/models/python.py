@@ -38,10 +38,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from byom_sql.artifacts import ArtifactStore
 from byom_sql.catalog import Predictor
 from byom_sql.errors import Error, InsufficientPrivilege, InvalidOption, ModelCodeError
 from byom_sql.models import codec
+from byom_sql.models.artifacts import ArtifactStore
 from byom_sql.models.transport import Policy
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from byom_sql import ddl, executor, types
+from byom_sql import types
 from byom_sql.dialect import Statement, nodes, to_sql
 from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import FeatureNotSupported
@@ -153,7 +153,7 @@ class _Columns:
     def _of(self, table: exp.Table) -> dict[str, int]:
         key = id(table)
         if key not in self._cache:
-            predictor = executor.resolve_predictor(self.conn, table)
+            predictor = self.conn.predictor(table)
             self._cache[key] = (
                 {name: oid for name, oid, _ in predictor_columns(predictor)}
                 if predictor is not None
@@ -201,12 +201,12 @@ def result_fields(
         return None
     if bound or (not oids and not isinstance(node, exp.Query)):
         raise RunToDescribe
-    if node is None or not isinstance(node, exp.Query) or ddl.handles(conn, node):
+    if node is None or not isinstance(node, exp.Query) or conn.is_ours(node):
         raise FeatureNotSupported(
             "this statement cannot be described before its parameters are bound",
             hint="run it with literal values, or through the simple query protocol",
         )
-    if not executor.reads_predictors(conn, node):
+    if not conn.reads_predictors(node):
         return _fields(conn, statement.sql, oids)
     if not oids:
         raise RunToDescribe
@@ -227,7 +227,7 @@ def _with_stand_ins(conn: Connection, node: exp.Expression) -> exp.Expression:
     def stand_in(table: exp.Expression) -> exp.Expression:
         if not isinstance(table, exp.Table):
             return table
-        predictor = executor.resolve_predictor(conn, table)
+        predictor = conn.predictor(table)
         if predictor is None:
             return table
         columns = [

@@ -36,6 +36,7 @@ from byom_sql.errors import (
     QueryError,
 )
 from byom_sql.redact import MASK, is_secret_key
+from byom_sql.sqlbuild import quote, quote_string
 
 CONNECT_TIMEOUT = 10  # seconds to reach a database server before giving up on it
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -232,32 +233,32 @@ def secret_name(name: str) -> str:
 def attach_sql(name: str, kind: Kind, parameters: Mapping[str, Any]) -> list[str]:
     """The statements that attach database `name`, secret first."""
     mode = "READ_ONLY" if is_read_only(parameters) else "READ_WRITE"
-    alias = _ident(name)
+    alias = quote(name)
     if kind.remote:
-        secret = _ident(secret_name(name))
+        secret = quote(secret_name(name))
         settings = _secret_settings(name, kind, parameters)
         options = ", ".join(f"{key.upper()} {_value(v)}" for key, v in settings.items())
-        extra = f", SCHEMA {_string(parameters['schema'])}" if "schema" in parameters else ""
+        extra = f", SCHEMA {quote_string(parameters['schema'])}" if "schema" in parameters else ""
         return [
             f"CREATE OR REPLACE TEMPORARY SECRET {secret} (TYPE {kind.name}, {options})",
             f"ATTACH '' AS {alias} (TYPE {kind.name}, SECRET {secret}, {mode}{extra})",
         ]
     if kind.name == "files":
         views = [
-            f"CREATE VIEW {alias}.main.{_ident(table)} AS SELECT * FROM {reader}({_string(path)})"
-            for table, (reader, path) in data_files(parameters["path"]).items()
+            f"CREATE VIEW {alias}.main.{quote(table)} AS SELECT * FROM {reader}({quote_string(f)})"
+            for table, (reader, f) in data_files(parameters["path"]).items()
         ]
         return [f"ATTACH ':memory:' AS {alias} (READ_WRITE)", *views]  # also in read-only engines
     path = parameters["path"]
     if is_read_only(parameters) and not os.path.isfile(path):
         raise InvalidOption(f"{kind.name} database file {path} does not exist")
-    return [f"ATTACH {_string(path)} AS {alias} (TYPE {kind.name}, {mode})"]
+    return [f"ATTACH {quote_string(path)} AS {alias} (TYPE {kind.name}, {mode})"]
 
 
 def detach_sql(name: str, kind: Kind) -> list[str]:
-    statements = [f"DETACH DATABASE IF EXISTS {_ident(name)}"]
+    statements = [f"DETACH DATABASE IF EXISTS {quote(name)}"]
     if kind.remote:
-        statements.append(f"DROP TEMPORARY SECRET IF EXISTS {_ident(secret_name(name))}")
+        statements.append(f"DROP TEMPORARY SECRET IF EXISTS {quote(secret_name(name))}")
     return statements
 
 
@@ -377,16 +378,5 @@ def raw_source(name: str, kind: Kind, text: str, alias: exp.TableAlias | None) -
     return exp.Subquery(this=query, alias=alias)
 
 
-# quoting -----------------------------------------------------------------------------------
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _value(value: Any) -> str:
-    return str(value) if isinstance(value, int) else _string(str(value))
+    return str(value) if isinstance(value, int) else quote_string(str(value))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
@@ -22,20 +22,18 @@ from byom_sql.errors import InsufficientPrivilege, InvalidOption
 from byom_sql.models.python import PythonModel, code_error, frame, import_target, not_a_class
 from byom_sql.options import check_options, validate_predictor
 from byom_sql.result import Result
-
-if TYPE_CHECKING:
-    from byom_sql.engine import Connection
+from byom_sql.session import Session
 
 
-def check_trusted(conn: Connection, what: str) -> None:
-    if not conn.trusted:
+def check_trusted(session: Session, what: str) -> None:
+    if not session.trusted:
         raise InsufficientPrivilege(
             f"{what}: Python predictors can only be created or retrained by the program "
             "embedding byom_sql, not over the network",
             hint="register it in that program with Connection.create_predictor, then use it "
             "from any session",
         )
-    if not conn.engine.config.python_models:
+    if not session.config.python_models:
         raise InsufficientPrivilege(
             f"{what}: this engine is not configured to run Python models",
             hint="EngineConfig(python_models=True); for the server, byom-sql serve --python-models",
@@ -43,7 +41,7 @@ def check_trusted(conn: Connection, what: str) -> None:
 
 
 def create(
-    conn: Connection,
+    session: Session,
     name: str,
     model: Any,
     *,
@@ -54,7 +52,7 @@ def create(
     options: Mapping[str, Any],
 ) -> Result:
     """The embedding program's registration of a function, object or class."""
-    check_trusted(conn, f"predictor {name}")
+    check_trusted(session, f"predictor {name}")
     project, _, short = name.rpartition(".")
     if not short or "." in project:
         raise InvalidOption(f"predictor name {name!r} should be 'name' or 'project.name'")
@@ -67,15 +65,15 @@ def create(
         raise InvalidOption("module is for SQL: pass the class or function itself", key="module")
     predictor = Predictor(project or DEFAULT_PROJECT, short, 1, targets, "python", checked)
     payload = {"target": model, "artifacts": dict(artifacts) if artifacts is not None else None}
-    predictor = _register(conn, predictor, payload, files=None)
-    conn.engine.catalog.add_predictor(predictor, replace_existing=replace_existing)
+    predictor = _register(session, predictor, payload, files=None)
+    session.catalog.add_predictor(predictor, replace_existing=replace_existing)
     return Result("CREATE PREDICTOR")
 
 
-def prepare(conn: Connection, predictor: Predictor) -> Predictor:
+def prepare(session: Session, predictor: Predictor) -> Predictor:
     """CREATE PREDICTOR or RETRAIN with format python: import `module`, copy `artifacts` into the
     store, build the model once. A predictor the program registered keeps its object."""
-    check_trusted(conn, f"predictor {predictor.name}")
+    check_trusted(session, f"predictor {predictor.name}")
     options = predictor.options
     if "module" not in options:
         return predictor
@@ -84,16 +82,16 @@ def prepare(conn: Connection, predictor: Predictor) -> Predictor:
     if "artifacts" in options:
         if not isinstance(target, type):
             raise not_a_class(target)
-        files = conn.engine.python.store.save_tree(options["artifacts"])
-    return _register(conn, predictor, {"target": target, "artifacts": None}, files)
+        files = session.python.store.save_tree(options["artifacts"])
+    return _register(session, predictor, {"target": target, "artifacts": None}, files)
 
 
 def _register(
-    conn: Connection, predictor: Predictor, payload: dict[str, Any], files: str | None
+    session: Session, predictor: Predictor, payload: dict[str, Any], files: str | None
 ) -> Predictor:
     """Store the payload, build the model from the stored copy (so what runs now is what runs
     after a restart), check its inputs against the options."""
-    runtime = conn.engine.python
+    runtime = session.python
     try:
         key = runtime.store.save(payload)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
@@ -128,11 +126,11 @@ def _check_inputs(predictor: Predictor, model: PythonModel) -> None:
 
 
 def train(
-    conn: Connection, predictor: Predictor, data: pa.Table
+    session: Session, predictor: Predictor, data: pa.Table
 ) -> tuple[dict[str, Any] | None, list[str] | None]:
     """Train a fresh copy of the stored model on `data` when it has `train(df, target)` (the
     ray_serve contract); the new options (with the trained copy) and the model's inputs."""
-    runtime = conn.engine.python
+    runtime = session.python
     stored = predictor.options["python"]
     fresh = runtime.build(stored["object"], stored.get("files"), f"predictor {predictor.name}")
     trainer = getattr(fresh.target, "train", None)

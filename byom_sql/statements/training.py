@@ -8,20 +8,19 @@ see the state; it ends `complete`, or `error` with the endpoint's message.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 from sqlglot import exp
 
-from byom_sql import databases, python_predictors
 from byom_sql.catalog import Predictor
+from byom_sql.databases.sources import raw_query
 from byom_sql.dialect import to_sql
 from byom_sql.errors import Error, UndefinedColumn
+from byom_sql.execution.direct import query_table
 from byom_sql.models import trainer_for
 from byom_sql.models.transport import Policy
-
-if TYPE_CHECKING:
-    from byom_sql.engine import Connection
+from byom_sql.session import Session
+from byom_sql.statements import python
 
 
 @dataclass(frozen=True)
@@ -46,16 +45,16 @@ class Source:
         return cls(predictor.from_database, predictor.from_query)
 
 
-def train(conn: Connection, predictor: Predictor, source: Source) -> Predictor:
-    catalog = conn.engine.catalog
+def train(session: Session, predictor: Predictor, source: Source) -> Predictor:
+    catalog = session.catalog
     options, columns = None, None
     try:
-        data = _fetch(conn, source)
+        data = _fetch(session, source)
         _check_targets(predictor, data)
         if predictor.format == "python":
-            options, columns = python_predictors.train(conn, predictor, data)
+            options, columns = python.train(session, predictor, data)
         elif predictor.options.get("url.train"):
-            _call_train_endpoint(conn, predictor, data)
+            _call_train_endpoint(session, predictor, data)
     except Error as error:
         catalog.set_status(predictor, "error", error=error.message)
         error.hint = error.hint or (
@@ -72,10 +71,11 @@ def train(conn: Connection, predictor: Predictor, source: Source) -> Predictor:
     )
 
 
-def _fetch(conn: Connection, source: Source) -> pa.Table:
+def _fetch(session: Session, source: Source) -> pa.Table:
     if source.database is None:
-        return conn.query_arrow(source.text)
-    return conn.query_arrow(databases.raw_query_sql(conn, source.database, source.text))
+        return query_table(session, source.text)
+    query = raw_query(session.catalog, session.attachments, source.database, source.text)
+    return query_table(session, to_sql(query))
 
 
 def _check_targets(predictor: Predictor, data: pa.Table) -> None:
@@ -88,14 +88,14 @@ def _check_targets(predictor: Predictor, data: pa.Table) -> None:
         )
 
 
-def _call_train_endpoint(conn: Connection, predictor: Predictor, data: pa.Table) -> None:
-    trainer = trainer_for(predictor, conn.engine.transport)
-    config = conn.engine.config
+def _call_train_endpoint(session: Session, predictor: Predictor, data: pa.Table) -> None:
+    trainer = trainer_for(predictor, session.transport)
+    config = session.config
     policy = Policy(
         timeout=predictor.options.get("train_timeout", config.train_timeout),
         retries=predictor.options.get("retries", config.retries),
         label=f"predictor {predictor.name}",
-        cancelled=conn.cancel,
+        cancelled=session.cancel,
     )
-    reply = conn.engine.transport.call(trainer.train_request(data), policy)
+    reply = session.transport.call(trainer.train_request(data), policy)
     trainer.check_trained(reply)

@@ -1,56 +1,47 @@
-"""Rewrite a query that reads predictors into DuckDB work plus model calls. No I/O here: what
-the planner must know about the database comes through `Context`.
+"""Rewrite a query that reads predictors into a `Plan`: DuckDB work plus model calls. No I/O
+here: what the planner must know about the database comes through `Schema`.
 
 For each SELECT that has predictors among its FROM/JOIN sources (innermost first):
 
 1. `Materialize` steps copy into temporary tables the rows of a data source that must be read
    once: a remote table (with the projection and filters that only touch it), or a source whose
    LIMIT can run before the model is called.
-2. A `Predict` step per predictor: `input_sql` yields each distinct input row once, its columns
-   named after the model's features; the executor sends them to the model and registers the
-   rows plus predictions under `name`.
-3. The SELECT itself is rewritten in place to read `name` instead of the predictor, joined to
-   the data on the features with IS NOT DISTINCT FROM. Everything else stays for DuckDB.
+2. A `Predict` step per predictor: its inputs yield each distinct input row once, columns named
+   after the model's features; an executor sends them to the model and registers the rows plus
+   predictions under the step's name.
+3. The SELECT itself is rewritten to read that name instead of the predictor, joined to the data
+   on the features with IS NOT DISTINCT FROM. Everything else stays for DuckDB.
+
+The planner rewrites its own copy of the statement: the caller's tree is left as it was.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlglot import exp
 
 from byom_sql.catalog import Predictor
-from byom_sql.dialect import to_sql
+from byom_sql.config import EngineConfig
 from byom_sql.dialect.nodes import literal_value
 from byom_sql.errors import FeatureNotSupported, UndefinedColumn
+from byom_sql.planning.plan import Batching, Materialize, Plan, Predict, Step
+from byom_sql.sqlbuild import relation
+from byom_sql.types import sql_type
 
 
-class Context(Protocol):
+class Schema(Protocol):
+    """What planning asks of the database."""
+
     def resolve(self, table: exp.Table) -> Predictor | None: ...
-    def columns(self, sql: str) -> list[str]: ...
+    def columns(self, query: exp.Query) -> list[str]: ...
     def is_remote(self, table: exp.Table) -> bool: ...
-
-
-@dataclass(frozen=True)
-class Materialize:
-    name: str
-    sql: str
-
-
-@dataclass(frozen=True)
-class Predict:
-    name: str
-    predictor: Predictor
-    input_sql: str
-    features: list[str]
-    typed_features: bool  # keep the values cast to dtype_dict (no join back to data)
-    rows: list[tuple[Any, ...]] | None = None  # the input rows, when they are plain literals
-
-
-Action = Materialize | Predict
+    def outputs(self, predictor: Predictor) -> list[str]:
+        """Output columns the predictor's model was seen to return, targets first."""
+        ...
 
 
 @dataclass
@@ -80,6 +71,71 @@ class Namer:
 
     def __call__(self, kind: str) -> str:
         return f"__byom_{kind}_{self.prefix}_{next(self.counter)}"
+
+
+@dataclass
+class _Planning:
+    """What planning one statement shares between its SELECTs."""
+
+    schema: Schema
+    config: EngineConfig
+    namer: Namer
+    steps: list[Step] = field(default_factory=list)
+    stand_ins: dict[str, exp.Query] = field(default_factory=dict)
+    """For each relation planned so far, a query with its columns, so that an outer SELECT can
+    be described before anything runs."""
+
+    def columns(self, query: exp.Query) -> list[str]:
+        return self.schema.columns(self.describable(query))
+
+    def describable(self, query: exp.Query) -> exp.Query:
+        """`query` with the relations of earlier steps replaced by their stand-ins."""
+        if not self.stand_ins:
+            return query
+        copied = query.copy()
+        for table in list(copied.find_all(exp.Table)):
+            stand_in = self.stand_ins.get(table.name)
+            if stand_in is not None and not table.db:
+                table.replace(stand_in.copy().subquery(table.alias_or_name))
+        return copied
+
+    def materialize(self, name: str, query: exp.Query, remote: bool) -> None:
+        self.steps.append(Materialize(name, query, remote))
+        self.stand_ins[name] = self.describable(query)
+
+    def predict(self, step: Predict) -> None:
+        self.steps.append(step)
+        self.stand_ins[step.name] = self._predicted(step)
+
+    def _predicted(self, step: Predict) -> exp.Query:
+        """The columns an executor gives a predict step's relation: the model's outputs, then
+        the inputs it did not overwrite."""
+        dtypes = {k.lower(): v for k, v in step.predictor.dtype_dict.items()}
+
+        def typed_null(name: str) -> exp.Expression:
+            kind = sql_type(dtypes.get(name.lower()))
+            return (exp.cast(exp.null(), kind) if kind else exp.null()).as_(name, quoted=True)
+
+        outputs = self.schema.outputs(step.predictor)
+        taken = {o.lower() for o in outputs}
+        rest = [f for f in step.features if f.lower() not in taken]
+        if step.inputs is not None and not step.constants:
+            inputs = self.describable(step.inputs).subquery("i")
+            kept = [exp.column(f, "i", quoted=True) for f in rest]
+            return exp.select(*map(typed_null, outputs), *kept).from_(inputs)
+        return exp.select(*map(typed_null, outputs), *map(typed_null, rest))
+
+
+def plan(
+    statement: exp.Expression, schema: Schema, config: EngineConfig, prefix: str
+) -> Plan:
+    """The plan of a statement that reads predictors; `prefix` makes its relation names unique
+    within the session."""
+    node = statement.copy()
+    planning = _Planning(schema, config, Namer(prefix))
+    for select, refs in predictor_scopes(node, schema.resolve):
+        plan_scope(select, refs, planning)
+    return Plan(tuple(planning.steps), node)
 
 
 # finding predictors -------------------------------------------------------------------------
@@ -154,14 +210,15 @@ def _with_prefix(select: exp.Select, query: exp.Select) -> exp.Select:
 # planning one SELECT ------------------------------------------------------------------------
 
 
-def plan_scope(select: exp.Select, refs: list[Ref], ctx: Context, namer: Namer) -> list[Action]:
+def plan_scope(select: exp.Select, refs: list[Ref], planning: _Planning) -> None:
     data = [s for s in _sources(select) if all(s is not r.source for r in refs)]
     if not data:
-        return _plan_constants(select, refs, namer)
-    return _JoinPlanner(select, refs, data, ctx, namer).plan()
+        _plan_constants(select, refs, planning)
+    else:
+        _JoinPlanner(select, refs, data, planning).plan()
 
 
-def _plan_constants(select: exp.Select, refs: list[Ref], namer: Namer) -> list[Action]:
+def _plan_constants(select: exp.Select, refs: list[Ref], planning: _Planning) -> None:
     """`SELECT … FROM byom WHERE a = 1 AND b IN (2, 3)`: input rows from the constants, one
     per combination; `WHERE (a = 1 AND b = 2) OR (a = 3 AND b = 4)` gives the rows of each."""
     if len(refs) > 1:
@@ -178,15 +235,24 @@ def _plan_constants(select: exp.Select, refs: list[Ref], namer: Namer) -> list[A
         raise UndefinedColumn(
             f"each OR branch must give every input of predictor {ref.predictor.name}"
         )
+    namer = planning.namer
     name = namer("pred")
-    ref.source.replace(_relation(name, ref.alias))
+    ref.source.replace(relation(name, ref.alias))
+    step = Predict(
+        name,
+        ref.predictor,
+        tuple(features),
+        Batching.of(ref.predictor, planning.config),
+        constants=True,
+    )
     rows = _literal_rows(found, features)
     if rows is not None:  # no need to ask DuckDB what 3000 is
-        return [Predict(name, ref.predictor, "", features, typed_features=True, rows=rows)]
+        planning.predict(replace(step, rows=tuple(rows)))
+        return
     inputs: exp.Query = _combinations(found[0], namer)
     for values in found[1:]:
         inputs = exp.union(inputs, _combinations(values, namer), distinct=True)
-    return [Predict(name, ref.predictor, to_sql(inputs), features, typed_features=True)]
+    planning.predict(replace(step, inputs=inputs))
 
 
 def _literal_rows(
@@ -263,19 +329,19 @@ class _JoinPlanner:
         select: exp.Select,
         refs: list[Ref],
         data: list[exp.Expression],
-        ctx: Context,
-        namer: Namer,
+        planning: _Planning,
     ):
-        self.select, self.refs, self.data, self.ctx, self.namer = select, refs, data, ctx, namer
+        self.select, self.refs, self.data = select, refs, data
+        self.planning, self.namer = planning, planning.namer
         self.columns = {
-            source.alias_or_name.lower(): ctx.columns(
-                to_sql(_with_prefix(select, exp.select("*").from_(source.copy())))
+            source.alias_or_name.lower(): planning.columns(
+                _with_prefix(select, exp.select("*").from_(source.copy()))
             )
             for source in data
         }
         self.lower_columns = {a: {c.lower(): c for c in cs} for a, cs in self.columns.items()}
 
-    def plan(self) -> list[Action]:
+    def plan(self) -> None:
         self._qualify()
         where = _conjuncts(self.select.args.get("where"))
         bindings = [(ref, self._bind(ref, where)) for ref in self.refs]
@@ -285,7 +351,7 @@ class _JoinPlanner:
         pushable += [
             r for c in conditions if not self._data_only(c) if (r := self._relax(c)) is not None
         ]
-        actions: list[Action] = self._materialize(pushable, self._limit_source(conditions))
+        self._materialize(pushable, self._limit_source(conditions))
         self._rewrite_star(bindings)
         data_query = self._data_query(pushable)
         for ref, binding in bindings:
@@ -298,22 +364,22 @@ class _JoinPlanner:
                 .distinct()
             )
             name = self.namer("pred")
-            actions.append(
+            self.planning.predict(
                 Predict(
                     name,
                     ref.predictor,
-                    to_sql(_with_prefix(self.select, inputs)),
-                    list(binding),
-                    typed_features=False,
+                    tuple(binding),
+                    Batching.of(ref.predictor, self.planning.config),
+                    constants=False,
+                    inputs=_with_prefix(self.select, inputs),
                 )
             )
             moved += [
                 exp.NullSafeEQ(this=exp.column(f, ref.alias, quoted=True), expression=e.copy())
                 for f, e in binding.items()
             ]
-            ref.source.replace(_relation(name, ref.alias))
+            ref.source.replace(relation(name, ref.alias))
         self._set_where(where + moved)
-        return actions
 
     # columns and ownership
 
@@ -511,12 +577,10 @@ class _JoinPlanner:
 
     def _materialize(
         self, pushable: list[exp.Expression], limited: exp.Expression | None
-    ) -> list[Action]:
-        actions: list[Action] = []
+    ) -> None:
         for source in self.data:
-            if source is not limited and not (
-                isinstance(source, exp.Table) and self.ctx.is_remote(source)
-            ):
+            remote = isinstance(source, exp.Table) and self.planning.schema.is_remote(source)
+            if source is not limited and not remote:
                 continue
             alias = source.alias_or_name.lower()
             mine = [
@@ -530,9 +594,8 @@ class _JoinPlanner:
             if source is limited:
                 query = self._with_limit(query)
             name = self.namer("src")
-            actions.append(Materialize(name, to_sql(_with_prefix(self.select, query))))
-            source.replace(_relation(name, source.alias_or_name))
-        return actions
+            self.planning.materialize(name, _with_prefix(self.select, query), remote)
+            source.replace(relation(name, source.alias_or_name))
 
     def _needed(self, alias: str) -> list[exp.Expression]:
         names: dict[str, None] = {}
@@ -593,12 +656,6 @@ class _JoinPlanner:
 
 
 # small helpers -------------------------------------------------------------------------------
-
-
-def _relation(name: str, alias: str) -> exp.Table:
-    return exp.Table(
-        this=exp.to_identifier(name), alias=exp.TableAlias(this=exp.to_identifier(alias))
-    )
 
 
 def _conjuncts(node: exp.Expression | None) -> list[exp.Expression]:

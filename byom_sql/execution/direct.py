@@ -1,0 +1,64 @@
+"""Statements DuckDB runs as written, and queries that may read predictors: the one entry
+point statement handlers and the engine use to run a query."""
+
+from __future__ import annotations
+
+import secrets
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from byom_sql.config import ROWS_PER_BATCH
+from byom_sql.databases.sources import bind_sources
+from byom_sql.dialect import parse
+from byom_sql.duckdb_errors import duckdb_errors
+from byom_sql.errors import Error
+from byom_sql.execution import local
+from byom_sql.planning.binding import Params, bind_parameters, reads_predictors
+from byom_sql.planning.planner import plan
+from byom_sql.result import Result, command_of, returns_rows
+from byom_sql.session import Session
+
+
+def run_sql(
+    cursor: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: Params = None,
+    node: exp.Expression | None = None,
+) -> Result:
+    """Run a statement in DuckDB as written."""
+    with duckdb_errors(sql):
+        cursor.execute(sql, params) if params else cursor.execute(sql)
+        description = cursor.description
+        command = command_of(node, sql)
+        if returns_rows(node, description):
+            reader = cursor.to_arrow_reader(ROWS_PER_BATCH)
+            return Result(command, reader=reader, on_close=reader.close)
+        row = cursor.fetchone() if description else None
+    count = row[0] if row and isinstance(row[0], int) else None
+    return Result(command, rowcount=count)
+
+
+def run(session: Session, node: exp.Expression, sql: str, params: Params = None) -> Result:
+    """A statement that is not one of ours: planned and run when it reads predictors, else
+    handed to DuckDB as written."""
+    node, sql = bind_sources(session.catalog, session.attachments, node, sql)
+    if reads_predictors(session.catalog, node, session.schema.resolve):
+        bound = bind_parameters(node.copy(), params)
+        return local.run(session, plan(bound, session.schema, session.config, _prefix()))
+    return run_sql(session.cursor, sql, params, node)
+
+
+def query_table(session: Session, sql: str) -> pa.Table:
+    """All rows of one query (which may read predictors), for the engine's own use: training."""
+    statements = parse(sql, lenient=True)
+    if len(statements) != 1:
+        raise Error(f"expected one query, got {len(statements)} statements")
+    node, text = statements[0].node, statements[0].sql
+    result = run_sql(session.cursor, text) if node is None else run(session, node, text)
+    return result.arrow()
+
+
+def _prefix() -> str:
+    return secrets.token_hex(3)

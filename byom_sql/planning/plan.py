@@ -1,0 +1,108 @@
+"""The Plan: what a query that reads predictors will do, as a value.
+
+    Plan
+    ├── steps, in the order they run
+    │   ├── Materialize  a data source read once into a temporary table (remote ones, and
+    │   │                sources whose LIMIT runs before the model)
+    │   └── Predict      a predictor's distinct input rows → model calls → relation `name`
+    └── final            the user's statement rewritten to read those relations
+
+Steps and the final statement are sqlglot trees; executors copy what they change, so one Plan
+can be printed (EXPLAIN), looked at (the cache, per-row errors) and run more than once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from byom_sql.catalog import Predictor
+from byom_sql.config import EngineConfig
+from byom_sql.dialect import to_sql
+
+
+@dataclass(frozen=True)
+class Batching:
+    """How a predict step calls its model: the predictor's USING options over the engine's."""
+
+    batch_size: int
+    max_concurrency: int
+    timeout: float
+    retries: int
+
+    @classmethod
+    def of(cls, predictor: Predictor, config: EngineConfig) -> Batching:
+        options = predictor.options
+        return cls(
+            batch_size=options.get("batch_size", config.batch_size),
+            max_concurrency=options.get("max_concurrency", config.max_concurrency),
+            timeout=options.get("timeout", config.timeout),
+            retries=options.get("retries", config.retries),
+        )
+
+
+@dataclass(frozen=True)
+class Materialize:
+    """Rows of `query` kept in temporary table `name`, so they are read once."""
+
+    name: str
+    query: exp.Query
+    remote: bool  # reads a database server
+
+    def __str__(self) -> str:
+        where = " (remote)" if self.remote else ""
+        return f"Materialize {self.name}{where}:\n    {to_sql(self.query)}"
+
+
+@dataclass(frozen=True)
+class Predict:
+    """Relation `name`: each distinct input row once, with the model's outputs.
+
+    The input rows are `rows` (plain constants, no DuckDB needed) or the rows of `inputs`.
+    With `constants`, the inputs are typed by dtype_dict and travel with the outputs (a query
+    of constants has no data to join back to); otherwise the final statement joins `name` to
+    the data on the features.
+    """
+
+    name: str
+    predictor: Predictor
+    features: tuple[str, ...]
+    batching: Batching
+    constants: bool
+    inputs: exp.Query | None = None
+    rows: tuple[tuple[Any, ...], ...] | None = None
+
+    def __str__(self) -> str:
+        p, b = self.predictor, self.batching
+        url = p.options.get("url.predict") or (p.options.get("python") or {}).get("callable")
+        head = (
+            f"Predict {self.name}: {p.qualified_name} version {p.version} ({p.format} {url})\n"
+            f"    features {', '.join(self.features)}; batches of {b.batch_size}, "
+            f"{b.max_concurrency} in flight, timeout {b.timeout:g} s, {b.retries} retries"
+        )
+        if self.rows is not None:
+            return f"{head}\n    rows {list(self.rows)}"
+        assert self.inputs is not None
+        return f"{head}\n    {to_sql(self.inputs)}"
+
+
+Step = Materialize | Predict
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...]
+    final: exp.Expression
+
+    @property
+    def materializations(self) -> list[Materialize]:
+        return [s for s in self.steps if isinstance(s, Materialize)]
+
+    @property
+    def predictions(self) -> list[Predict]:
+        return [s for s in self.steps if isinstance(s, Predict)]
+
+    def __str__(self) -> str:
+        return "\n".join([*(str(s) for s in self.steps), f"Final:\n    {to_sql(self.final)}"])

@@ -1,0 +1,84 @@
+"""CREATE PREDICTOR, RETRAIN and DROP PREDICTOR: catalog changes, and training."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from byom_sql.catalog import DEFAULT_PROJECT, Predictor
+from byom_sql.dialect import nodes
+from byom_sql.errors import InvalidOption, UndefinedObject
+from byom_sql.options import check_options, validate_predictor
+from byom_sql.result import Result
+from byom_sql.session import Session
+from byom_sql.statements import python, training
+
+
+def create(session: Session, node: nodes.CreatePredictor) -> Result:
+    catalog = session.catalog
+    project, name = name_of(node.this)
+    targets = [p.name for p in node.args["predict"]]
+    options = check_options((o.option_name, o.option_value) for o in node.args.get("using") or [])
+    validate_predictor(options, targets)
+    if node.args.get("exists") and catalog.latest(name, project) is not None:
+        return Result("CREATE PREDICTOR")
+    source = training.Source.of(node)
+    predictor = Predictor(
+        project=project,
+        name=name,
+        version=1,
+        targets=targets,
+        format=options["format"],
+        options=options,
+        from_database=source.database if source else None,
+        from_query=source.text if source else None,
+        status="training" if source else "complete",
+    )
+    if predictor.format == "python":
+        predictor = python.prepare(session, predictor)
+    predictor = catalog.add_predictor(predictor, replace_existing=bool(node.args.get("replace")))
+    if source:
+        training.train(session, predictor, source)
+    return Result("CREATE PREDICTOR")
+
+
+def retrain(session: Session, node: nodes.Retrain) -> Result:
+    catalog = session.catalog
+    project, name = name_of(node.this)
+    current = catalog.require(name, project)
+    changes = check_options((o.option_name, o.option_value) for o in node.args.get("using") or [])
+    options = {**current.options, **changes}
+    validate_predictor(options, current.targets)
+    source = training.Source.of(node) or training.Source.stored(current)
+    if source is None:
+        raise InvalidOption(
+            f"predictor {name} was created without training data: RETRAIN needs FROM",
+            hint=f"RETRAIN {name} FROM (SELECT …) or FROM <database> (SELECT …)",
+        )
+    new = Predictor(
+        project=current.project,
+        name=current.name,
+        version=0,
+        targets=current.targets,
+        format=options["format"],
+        options=options,
+        from_database=source.database,
+        from_query=source.text,
+        status="training",
+    )
+    if new.format == "python":
+        new = python.prepare(session, new)
+    new = catalog.add_version(new)
+    training.train(session, new, source)
+    return Result("RETRAIN")
+
+
+def drop(session: Session, node: nodes.DropPredictor) -> Result:
+    project, name = name_of(node.this)
+    if not session.catalog.drop_predictor(name, project) and not node.args.get("exists"):
+        raise UndefinedObject(f"predictor {project}.{name} does not exist")
+    return Result(f"DROP {node.args['kind']}")
+
+
+def name_of(table: exp.Table) -> tuple[str, str]:
+    """(project, name) of a predictor reference."""
+    return table.db or DEFAULT_PROJECT, table.name
