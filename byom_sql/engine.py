@@ -34,6 +34,7 @@ from byom_sql.execution.schema import DuckDBSchema
 from byom_sql.models.python import PythonRuntime
 from byom_sql.models.transport import Transport
 from byom_sql.planning.binding import Params, reads_predictors
+from byom_sql.planning.planner import Schema
 from byom_sql.result import Progress, Result
 from byom_sql.statements import execute, handles, python
 
@@ -113,7 +114,7 @@ class Connection:
         self.config = engine.config
         self.transport = engine.transport
         self.python = engine.python
-        self.schema = DuckDBSchema(engine.catalog, cursor, lambda: engine.schema_version)
+        self.schema: Schema = DuckDBSchema(engine.catalog, cursor, lambda: engine.schema_version)
         self.on_progress: Callable[[Progress], None] | None = None
         self._owns_engine = owns_engine
         self._current: Result | None = None
@@ -204,10 +205,10 @@ class Connection:
         """The predictor a table reference names, if it names one."""
         return self.schema.resolve(table)
 
-    def reads_predictors(self, node: exp.Expression) -> bool:
+    def reads_predictors(self, node: exp.Expr) -> bool:
         return reads_predictors(self.catalog, node, self.schema.resolve)
 
-    def is_ours(self, node: exp.Expression) -> bool:
+    def is_ours(self, node: exp.Expr) -> bool:
         """Whether the statement is one of byom_sql's own (CREATE PREDICTOR, DESCRIBE byom …)."""
         return handles(self, node)
 

@@ -21,7 +21,7 @@ _RISKY_TEXT = re.compile(
 )
 
 
-def check(node: exp.Expression | None, sql: str, *, locked: bool) -> None:
+def check(node: exp.Expr | None, sql: str, *, locked: bool) -> None:
     """Raise InsufficientPrivilege when an untrusted session may not run this statement."""
     if node is None:  # sqlglot could not read it: judge the text, conservatively
         if _RISKY_TEXT.search(sql):

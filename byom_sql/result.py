@@ -164,14 +164,14 @@ _COMMANDS_WITHOUT_ROWS = (
 _DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 
 
-def never_returns_rows(node: exp.Expression | None) -> bool:
+def never_returns_rows(node: exp.Expr | None) -> bool:
     """DML without RETURNING, DDL, SET, transactions: no rows whatever DuckDB describes."""
     if isinstance(node, _DML):
         return not node.args.get("returning")
     return isinstance(node, _COMMANDS_WITHOUT_ROWS)
 
 
-def returns_rows(node: exp.Expression | None, description: list | None) -> bool:
+def returns_rows(node: exp.Expr | None, description: list[Any] | None) -> bool:
     if not description or never_returns_rows(node):
         return False
     if node is None or isinstance(node, exp.Command):
@@ -179,7 +179,7 @@ def returns_rows(node: exp.Expression | None, description: list | None) -> bool:
     return True
 
 
-def command_of(node: exp.Expression | None, sql: str) -> str:
+def command_of(node: exp.Expr | None, sql: str) -> str:
     """The verb of a command tag, from the statement's first words."""
     if isinstance(node, exp.Query):
         return "SELECT"

@@ -15,7 +15,7 @@ from typing import Any
 from sqlglot import exp
 
 
-def literal(value: Any) -> exp.Expression:
+def literal(value: Any) -> exp.Expr:
     """A Python value as a typed DuckDB literal."""
     if value is None:
         return exp.null()

@@ -8,10 +8,14 @@ categorical, whose representation is the model's business).
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from byom_sql.errors import DataError
+
+Column: TypeAlias = "pa.Array[Any] | pa.ChunkedArray[Any]"
 
 ARROW_TYPES: dict[str, pa.DataType | None] = {
     "integer": pa.int64(),
@@ -58,7 +62,7 @@ def normalize_dtype(name: str) -> str | None:
     return key if key in ARROW_TYPES else None
 
 
-def coerce(column: pa.ChunkedArray | pa.Array, dtype: str, *, what: str) -> pa.Array:
+def coerce(column: Column, dtype: str, *, what: str) -> Column:
     """Cast a column to its declared dtype; `what` names it in the error ("feature x of byom")."""
     target = ARROW_TYPES[dtype]
     if target is None or column.type == target:
@@ -77,7 +81,7 @@ def coerce(column: pa.ChunkedArray | pa.Array, dtype: str, *, what: str) -> pa.A
         ) from exc
 
 
-def _first_bad_value(column: pa.Array | pa.ChunkedArray, target: pa.DataType) -> object:
+def _first_bad_value(column: Column, target: pa.DataType) -> object:
     for value in column.to_pylist():
         if value is None:
             continue

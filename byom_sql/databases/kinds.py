@@ -176,7 +176,7 @@ def _typed(key: str, canonical: str, value: Any) -> Any:
 
 
 def is_read_only(parameters: Mapping[str, Any]) -> bool:
-    return parameters.get("read_only", True)
+    return bool(parameters.get("read_only", True))
 
 
 def masked(parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -333,7 +333,7 @@ def local_path(kind: Kind, parameters: Mapping[str, Any]) -> str | None:
     """The file or directory a database of a file engine reads (None for servers)."""
     if kind.remote:
         return None
-    path = parameters["path"]
+    path = str(parameters["path"])
     if kind.name == "files" and not os.path.isdir(path):
         return os.path.dirname(path.split("*")[0].split("?")[0].split("[")[0])
     return path
@@ -350,7 +350,7 @@ def is_inside(path: str, directories: list[str]) -> bool:
 # raw queries -------------------------------------------------------------------------------
 
 
-def raw_source(name: str, kind: Kind, text: str, alias: exp.TableAlias | None) -> exp.Expression:
+def raw_source(name: str, kind: Kind, text: str, alias: exp.TableAlias | None) -> exp.Expr:
     """A DuckDB table source for a raw query of database `name`: the server runs it (remote
     engines) or DuckDB runs it against the attached database (sqlite, duckdb, files)."""
     if kind.remote:

@@ -23,8 +23,8 @@ def raw_query(catalog: Catalog, attachments: Attachments, database: str, text: s
 
 
 def bind_sources(
-    catalog: Catalog, attachments: Attachments, node: exp.Expression, sql: str
-) -> tuple[exp.Expression, str]:
+    catalog: Catalog, attachments: Attachments, node: exp.Expr, sql: str
+) -> tuple[exp.Expr, str]:
     """The statement as DuckDB must run it: `mydb (raw query)` sources replaced by DuckDB
     table sources, and every database it names attached (or a clear error)."""
     raw = node.find(nodes.RawQuery) is not None
@@ -62,7 +62,7 @@ def _raw_source(
     name: str,
     text: str,
     alias: exp.TableAlias | None,
-) -> exp.Expression:
+) -> exp.Expr:
     database = catalog.database(name)
     if database is None:
         raise UndefinedObject(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokens import Token, TokenType  # type: ignore[attr-defined]
 
 from byom_sql.dialect import nodes
 from byom_sql.dialect.generator import ByomGenerator
@@ -32,7 +32,7 @@ DIALECT = Byom()
 
 @dataclass(frozen=True)
 class Statement:
-    node: exp.Expression | None  # None: sqlglot cannot read it, DuckDB gets the text as is
+    node: exp.Expr | None  # None: sqlglot cannot read it, DuckDB gets the text as is
     sql: str  # this statement's own text, verbatim
     start: int  # its offset in the script, for error positions
     error: SqlSyntaxError | None = None  # why sqlglot could not read it (lenient parse)
@@ -51,34 +51,37 @@ def parse(sql: str, *, lenient: bool = False) -> list[Statement]:
     statements = []
     for chunk in _split(all_tokens):
         start, end = chunk[0].start, chunk[-1].end + 1
-        error = None
+        problem: SqlSyntaxError | None = None
+        node: exp.Expr | None
         try:
             node = DIALECT.parser().parse(chunk, sql)[0]
         except (ParseError, IndexError) as failure:  # sqlglot trips on a few inputs: SHOW ALL
-            error = (
+            problem = (
                 _syntax_error(sql, failure)
                 if isinstance(failure, ParseError)
                 else SqlSyntaxError("cannot read the statement", sql=sql, position=start)
             )
             if not lenient or _is_ours(chunk):
-                raise error from None
+                raise problem from None
             node = None
-        statements.append(Statement(node=node, sql=sql[start:end], start=start, error=error))
+        statements.append(Statement(node=node, sql=sql[start:end], start=start, error=problem))
     return statements
 
 
-def parse_one(sql: str) -> exp.Expression:
+def parse_one(sql: str) -> exp.Expr:
     statements = parse(sql)
     if len(statements) != 1:
         raise SqlSyntaxError(f"expected one statement, got {len(statements)}", sql=sql, position=0)
-    return statements[0].node
+    node = statements[0].node
+    assert node is not None  # a strict parse raises instead
+    return node
 
 
-def to_sql(node: exp.Expression) -> str:
+def to_sql(node: exp.Expr) -> str:
     return node.sql(dialect=DIALECT)
 
 
-def is_byom_statement(node: exp.Expression) -> bool:
+def is_byom_statement(node: exp.Expr) -> bool:
     return isinstance(node, nodes.BYOM_STATEMENTS)
 
 

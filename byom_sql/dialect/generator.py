@@ -8,7 +8,7 @@ from sqlglot.generators.duckdb import DuckDBGenerator
 from byom_sql.dialect import nodes
 
 
-def _source(gen: DuckDBGenerator, node: exp.Expression) -> str:
+def _source(gen: DuckDBGenerator, node: exp.Expr) -> str:
     if node.args.get("query"):
         return f" FROM ({gen.sql(node, 'query')})"
     if node.args.get("database"):
@@ -23,7 +23,7 @@ def _parenthesised(raw: str) -> str:
     return f"({raw}{end})"
 
 
-def _using(gen: DuckDBGenerator, node: exp.Expression) -> str:
+def _using(gen: DuckDBGenerator, node: exp.Expr) -> str:
     options = node.args.get("using") or []
     return f" USING {', '.join(gen.sql(o) for o in options)}" if options else ""
 
@@ -52,7 +52,7 @@ def _describe_predictor(gen: DuckDBGenerator, node: nodes.DescribePredictor) -> 
     return f"DESCRIBE {node.args['kind']} {gen.sql(node, 'this')}"
 
 
-def _show_filter(gen: DuckDBGenerator, node: exp.Expression) -> str:
+def _show_filter(gen: DuckDBGenerator, node: exp.Expr) -> str:
     if node.args.get("like"):
         return f" LIKE {gen.sql(node, 'like')}"
     return gen.sql(node, "where")
@@ -109,5 +109,5 @@ class ByomGenerator(DuckDBGenerator):
     def identifier_sql(self, expression: exp.Identifier) -> str:
         # `byom.2` (a predictor version) is the only place an unquoted all-digit name comes from
         if not expression.quoted and expression.this.isdigit():
-            return expression.this
-        return super().identifier_sql(expression)
+            return str(expression.this)
+        return str(super().identifier_sql(expression))

@@ -27,7 +27,7 @@ class UsingOption(exp.Expression):
 
     @property
     def option_name(self) -> str:
-        return self.this
+        return str(self.this)
 
     @property
     def option_value(self) -> Any:
@@ -118,7 +118,7 @@ BYOM_STATEMENTS = (
 )
 
 
-def literal_value(node: exp.Expression) -> Any:
+def literal_value(node: exp.Expr) -> Any:
     """The Python value of a USING/PARAMETERS value node."""
     if isinstance(node, JsonValue):
         return node.decoded

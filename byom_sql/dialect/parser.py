@@ -14,7 +14,7 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.parsers.duckdb import DuckDBParser
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokens import Token, TokenType  # type: ignore[attr-defined]
 from sqlglot.trie import new_trie
 
 from byom_sql.dialect import nodes
@@ -143,7 +143,7 @@ class ByomParser(DuckDBParser):
         if self._match_text_seq(",", "PARAMETERS") or self._match_text_seq("PARAMETERS"):
             self._match(TokenType.EQ)
             value_token = self._curr
-            parameters = self._parse_json_value()
+            parameters = self._parse_inline_json()
             if parameters is None or not isinstance(parameters.decoded, dict):
                 self.raise_error(
                     'Expected PARAMETERS = {...}, a JSON object such as {"host": "127.0.0.1"}',
@@ -272,6 +272,7 @@ class ByomParser(DuckDBParser):
         name = self._parse_id_var(any_token=False)
         if not isinstance(name, exp.Identifier):
             self.raise_error(f"Expected {what}")
+            raise AssertionError  # raise_error raised
         return name
 
     def _parse_predictor_name(self, versioned: bool = False) -> exp.Table:
@@ -370,7 +371,7 @@ class ByomParser(DuckDBParser):
         return ".".join(p.name for p in parts)
 
     def _parse_option_value(self) -> exp.Expr:
-        json_value = self._parse_json_value()
+        json_value = self._parse_inline_json()
         if json_value is not None:
             return json_value
         for token_type, build in _SCALARS.items():
@@ -384,7 +385,7 @@ class ByomParser(DuckDBParser):
         self.raise_error(VALUE_EXPECTED, hint=hint)
         raise AssertionError  # raise_error raised
 
-    def _parse_json_value(self) -> nodes.JsonValue | None:
+    def _parse_inline_json(self) -> nodes.JsonValue | None:
         """Inline JSON: decoded from the raw text (the tokenizer would read "a" as a name)."""
         if self._curr.token_type not in (TokenType.L_BRACE, TokenType.L_BRACKET):
             return None

@@ -25,7 +25,7 @@ def run_sql(
     cursor: duckdb.DuckDBPyConnection,
     sql: str,
     params: Params = None,
-    node: exp.Expression | None = None,
+    node: exp.Expr | None = None,
 ) -> Result:
     """Run a statement in DuckDB as written."""
     with duckdb_errors(sql):
@@ -40,7 +40,7 @@ def run_sql(
     return Result(command, rowcount=count)
 
 
-def run(session: Session, node: exp.Expression, sql: str, params: Params = None) -> Result:
+def run(session: Session, node: exp.Expr, sql: str, params: Params = None) -> Result:
     """A statement that is not one of ours: planned and run when it reads predictors, else
     handed to DuckDB as written."""
     node, sql = bind_sources(session.catalog, session.attachments, node, sql)

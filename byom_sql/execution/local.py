@@ -89,7 +89,7 @@ def run(session: Session, plan: Plan) -> Result:
 
 
 def _predict(
-    session: Session, step: Predict, temporary: Temporaries, final: exp.Expression
+    session: Session, step: Predict, temporary: Temporaries, final: exp.Expr
 ) -> None:
     """Make `step.name` a relation of the step's distinct input rows and their predictions.
 
@@ -114,9 +114,10 @@ def _predict(
     inputs, outputs = f"{step.name}_in", f"{step.name}_out"
     temporary.table(inputs, to_sql(step.inputs))
     cursor = session.cursor
-    with duckdb_errors():
-        total = cursor.execute(f"SELECT count(*) FROM {quote(inputs)}").fetchone()[0]
+    with duckdb_errors():  # count first: the reader holds the cursor's result
+        counted = cursor.execute(f"SELECT count(*) FROM {quote(inputs)}").fetchone()
         reader = cursor.execute(f"SELECT * FROM {quote(inputs)}").to_arrow_reader(batch_size)
+    total = counted[0] if counted else 0
     try:
         scored = score(session, step, reader, reader.schema, total)
     finally:
@@ -130,7 +131,7 @@ def _predict(
     )
 
 
-def _inline(final: exp.Expression, name: str, table: pa.Table) -> bool:
+def _inline(final: exp.Expr, name: str, table: pa.Table) -> bool:
     """Put a few rows into the statement as a typed VALUES list: cheaper for DuckDB than
     scanning a registered Arrow table (a one-row prediction is mostly fixed costs)."""
     if not 0 < table.num_rows <= INLINE_ROWS:

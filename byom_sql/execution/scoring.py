@@ -21,6 +21,7 @@ from byom_sql.models.transport import Policy, wait
 from byom_sql.planning.plan import Predict
 from byom_sql.result import Progress
 from byom_sql.session import Session
+from byom_sql.types import Column
 
 
 def score(
@@ -81,9 +82,9 @@ def score(
 def typed_inputs(inputs: pa.Table, predictor: Predictor, features: list[str]) -> pa.Table:
     """The feature columns, cast to their dtype_dict types."""
     dtypes = {k.lower(): v for k, v in predictor.dtype_dict.items()}
-    columns = []
+    columns: list[Column] = []
     for feature in features:
-        column = inputs.column(feature)
+        column: Column = inputs.column(feature)
         dtype = dtypes.get(feature.lower())
         if dtype:
             column = types.coerce(
@@ -102,15 +103,18 @@ def output_table(
 ) -> pa.Table:
     """Targets (typed by dtype_dict), then extra outputs, then `inputs` if given."""
     dtypes = {k.lower(): v for k, v in predictor.dtype_dict.items()}
-    names, arrays = [], []
+    names: list[str] = []
+    arrays: list[Column] = []
     for target in predictor.targets:
         dtype = dtypes.get(target.lower())
+        array: Column
         if target in columns:
             array = to_arrow(columns[target], target, where)
             if dtype:
                 array = types.coerce(array, dtype, what=f"{where}: prediction {target!r}")
         else:
-            array = pa.nulls(rows, types.ARROW_TYPES.get(dtype or "") or pa.string())
+            kind = types.ARROW_TYPES.get(dtype or "") or pa.string()
+            array = pa.nulls(rows, kind)
         names.append(target)
         arrays.append(array)
     for name, values in columns.items():
@@ -119,6 +123,7 @@ def output_table(
             arrays.append(to_arrow(values, name, where))
     taken = {n.lower() for n in names}
     for name in inputs.column_names if inputs is not None else []:
+        assert inputs is not None
         if name.lower() not in taken:
             names.append(name)
             arrays.append(inputs.column(name))

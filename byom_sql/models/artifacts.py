@@ -130,12 +130,12 @@ class ArtifactStore:
         return path
 
 
-class _Pickler(cloudpickle.Pickler):
+class _Pickler(cloudpickle.Pickler):  # type: ignore[misc]  # cloudpickle is untyped
     def __init__(self, handle: io.BytesIO, store: ArtifactStore):
         super().__init__(handle, protocol=5)
         self.store = store
 
-    def persistent_id(self, obj: Any) -> tuple[str, str] | None:  # type: ignore[override]
+    def persistent_id(self, obj: Any) -> tuple[str, str] | None:
         kind = type(obj)
         if kind is np.ndarray and obj.nbytes >= LARGE and not obj.dtype.hasobject:
             buffer = io.BytesIO()

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from byom_sql.catalog import Predictor
 from byom_sql.errors import ModelProtocolError
 from byom_sql.models.transport import Policy, Reply, Request, Transport
+from byom_sql.types import Column
 
 JSON = "application/json"
 # MindsDB's names for the extra per-row outputs of a model
@@ -56,14 +57,16 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def column_values(column: pa.ChunkedArray | pa.Array) -> np.ndarray | list[Any]:
+def column_values(column: Column) -> np.ndarray[Any, Any] | list[Any]:
     """A column ready for orjson: a numpy array (serialised in C) when numeric without nulls."""
     kind = column.type
     if column.null_count == 0 and (
         pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
     ):
-        return column.to_numpy()
-    return column.to_pylist()
+        array: np.ndarray[Any, Any] = column.to_numpy()
+        return array
+    values: list[Any] = column.to_pylist()
+    return values
 
 
 def columns_json(table: pa.Table) -> bytes:
@@ -100,10 +103,12 @@ def _numeric_records_json(table: pa.Table) -> bytes | None:
         parts += [("{" if index == 0 else ",") + orjson.dumps(name).decode() + ":", text]
     rows = pc.binary_join_element_wise(*parts, "},", "")
     rows = rows.combine_chunks() if isinstance(rows, pa.ChunkedArray) else rows
+    offsets_buffer, data_buffer = rows.buffers()[1:3]  # a string array has both
+    assert offsets_buffer is not None and data_buffer is not None
     offsets = np.frombuffer(
-        rows.buffers()[1], dtype=np.int32, count=len(rows) + 1, offset=rows.offset * 4
+        offsets_buffer, dtype=np.int32, count=len(rows) + 1, offset=rows.offset * 4
     )
-    data = rows.buffers()[2].to_pybytes()[offsets[0] : offsets[-1] - 1]  # no trailing comma
+    data: bytes = data_buffer.to_pybytes()[offsets[0] : offsets[-1] - 1]  # no trailing comma
     return b"[" + data + b"]"
 
 
@@ -206,11 +211,11 @@ def _from_mapping(
     found = {t: by_lower[t.lower()] for t in targets if t.lower() in by_lower}
     missing = [t for t in targets if t not in found]
     if missing and len(targets) == 1:
-        key = next((by_lower[k] for k in TARGET_KEYS if k in by_lower), None)
-        if key is None and len(lists) >= 1:
-            key = next(iter(lists))
-        if key is not None:
-            found[targets[0]] = key
+        chosen = next((by_lower[k] for k in TARGET_KEYS if k in by_lower), None)
+        if chosen is None and len(lists) >= 1:
+            chosen = next(iter(lists))
+        if chosen is not None:
+            found[targets[0]] = chosen
             missing = []
     if missing:
         raise ModelProtocolError(
@@ -240,7 +245,7 @@ def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def to_arrow(values: list[Any], name: str, where: str) -> pa.Array:
+def to_arrow(values: list[Any], name: str, where: str) -> pa.Array[Any]:
     try:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError):

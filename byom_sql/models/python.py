@@ -43,6 +43,7 @@ from byom_sql.errors import Error, InsufficientPrivilege, InvalidOption, ModelCo
 from byom_sql.models import codec
 from byom_sql.models.artifacts import ArtifactStore
 from byom_sql.models.transport import Policy
+from byom_sql.types import Column
 
 if TYPE_CHECKING:
     from byom_sql.catalog import Catalog
@@ -169,15 +170,15 @@ class PythonModel:
             if kind == "arrow":
                 return batch.num_rows, batch
             if kind == "record_batch":
-                columns = [c.combine_chunks() for c in batch.columns]
-                return batch.num_rows, pa.record_batch(columns, names=batch.column_names)
+                chunks = [c.combine_chunks() for c in batch.columns]
+                return batch.num_rows, pa.record_batch(chunks, names=batch.column_names)
             return batch.num_rows, frame(batch)
         batch = without_decimals(batch)
         by_lower = {n.lower(): n for n in batch.column_names}
         missing = [p for p in feed.params if p.lower() not in by_lower]
         if missing:
             raise Error(f"{self.name} needs column {missing[0]!r}, which the input lacks")
-        columns = [batch.column(by_lower[p.lower()]) for p in feed.params]
+        columns: list[Column] = [batch.column(by_lower[p.lower()]) for p in feed.params]
         if feed.style == ROWS:
             return batch.num_rows, [c.to_pylist() for c in columns]
         values = [

@@ -38,7 +38,7 @@ def resolve_predictor(
 
 
 def reads_predictors(
-    catalog: Catalog, node: exp.Expression, resolve: Callable[[exp.Table], Predictor | None]
+    catalog: Catalog, node: exp.Expr, resolve: Callable[[exp.Table], Predictor | None]
 ) -> bool:
     return any(
         resolve(table) is not None
@@ -59,7 +59,7 @@ def _version(catalog: Catalog, name: str, project: str, version: int) -> Predict
     return found
 
 
-def bind_parameters(node: exp.Expression, params: Params) -> exp.Expression:
+def bind_parameters(node: exp.Expr, params: Params) -> exp.Expr:
     """Put bound values into the tree (in place) as literals: a plan splits the statement in
     several DuckDB queries, which cannot share positional parameters."""
     if not params:
@@ -68,7 +68,7 @@ def bind_parameters(node: exp.Expression, params: Params) -> exp.Expression:
     named = params if isinstance(params, Mapping) else {}
     counter = iter(range(len(positional)))
 
-    def value_of(placeholder: exp.Placeholder) -> exp.Expression:
+    def value_of(placeholder: exp.Placeholder) -> exp.Expr:
         key = str(placeholder.args.get("this") or "")
         if not key:
             index = next(counter, None)

@@ -94,7 +94,7 @@ Step = Materialize | Predict
 @dataclass(frozen=True)
 class Plan:
     steps: tuple[Step, ...]
-    final: exp.Expression
+    final: exp.Expr
 
     @property
     def materializations(self) -> list[Materialize]:

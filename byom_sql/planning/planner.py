@@ -112,7 +112,7 @@ class _Planning:
         the inputs it did not overwrite."""
         dtypes = {k.lower(): v for k, v in step.predictor.dtype_dict.items()}
 
-        def typed_null(name: str) -> exp.Expression:
+        def typed_null(name: str) -> exp.Expr:
             kind = sql_type(dtypes.get(name.lower()))
             return (exp.cast(exp.null(), kind) if kind else exp.null()).as_(name, quoted=True)
 
@@ -127,7 +127,7 @@ class _Planning:
 
 
 def plan(
-    statement: exp.Expression, schema: Schema, config: EngineConfig, prefix: str
+    statement: exp.Expr, schema: Schema, config: EngineConfig, prefix: str
 ) -> Plan:
     """The plan of a statement that reads predictors; `prefix` makes its relation names unique
     within the session."""
@@ -142,7 +142,7 @@ def plan(
 
 
 def predictor_scopes(
-    root: exp.Expression, resolve: Callable[[exp.Table], Predictor | None]
+    root: exp.Expr, resolve: Callable[[exp.Table], Predictor | None]
 ) -> list[tuple[exp.Select, list[Ref]]]:
     """SELECTs reading predictors, innermost and earlier CTEs first (the order to plan them)."""
     scopes: list[tuple[exp.Select, list[Ref]]] = []
@@ -160,7 +160,7 @@ def predictor_scopes(
     return scopes
 
 
-def _postorder(node: exp.Expression) -> Iterator[exp.Expression]:
+def _postorder(node: exp.Expr) -> Iterator[exp.Expr]:
     children = list(node.iter_expressions())
     children.sort(key=lambda child: child.arg_key != "with_")  # CTEs before their users
     for child in children:
@@ -168,22 +168,22 @@ def _postorder(node: exp.Expression) -> Iterator[exp.Expression]:
     yield node
 
 
-def _sources(select: exp.Select) -> list[exp.Expression]:
+def _sources(select: exp.Select) -> list[exp.Expr]:
     from_ = select.args.get("from_")
     sources = [from_.this] if from_ else []
     return sources + [join.this for join in select.args.get("joins") or []]
 
 
-def _visible_ctes(node: exp.Expression) -> set[str]:
+def _visible_ctes(node: exp.Expr) -> set[str]:
     names: set[str] = set()
     for ancestor in _with_ancestors(node):
         names.update(cte.alias_or_name.lower() for cte in ancestor.expressions)
     return names
 
 
-def _with_ancestors(node: exp.Expression) -> list[exp.With]:
+def _with_ancestors(node: exp.Expr) -> list[exp.With]:
     withs = []
-    current: exp.Expression | None = node
+    current: exp.Expr | None = node
     while current is not None:
         with_ = current.args.get("with_")
         if isinstance(with_, exp.With):
@@ -256,7 +256,7 @@ def _plan_constants(select: exp.Select, refs: list[Ref], planning: _Planning) ->
 
 
 def _literal_rows(
-    found: list[dict[str, list[exp.Expression]]], features: list[str]
+    found: list[dict[str, list[exp.Expr]]], features: list[str]
 ) -> list[tuple[Any, ...]] | None:
     """Every combination of the constants as Python values, when all are plain literals of
     one kind per column; None sends the work to DuckDB."""
@@ -272,7 +272,7 @@ def _literal_rows(
     return list(dict.fromkeys(rows))
 
 
-def _combinations(values: dict[str, list[exp.Expression]], namer: Namer) -> exp.Select:
+def _combinations(values: dict[str, list[exp.Expr]], namer: Namer) -> exp.Select:
     """A query of every combination of the constants (a VALUES list per input)."""
     query = exp.Select(expressions=[exp.Star()], distinct=exp.Distinct())
     for index, (feature, constants) in enumerate(values.items()):
@@ -287,13 +287,13 @@ def _combinations(values: dict[str, list[exp.Expression]], namer: Namer) -> exp.
 
 
 def _constant_values_of(
-    ref: Ref, condition: exp.Expression | None
-) -> dict[str, list[exp.Expression]]:
+    ref: Ref, condition: exp.Expr | None
+) -> dict[str, list[exp.Expr]]:
     """The constants `condition` gives each input of the predictor, in feature order."""
     predictor = ref.predictor
     features = predictor.features()
     canonical = {f.lower(): f for f in features or []}
-    values: dict[str, list[exp.Expression]] = {}
+    values: dict[str, list[exp.Expr]] = {}
     for conjunct in _conjuncts(condition):
         found = _constant_values(conjunct, ref.alias)
         if found is None:
@@ -328,7 +328,7 @@ class _JoinPlanner:
         self,
         select: exp.Select,
         refs: list[Ref],
-        data: list[exp.Expression],
+        data: list[exp.Expr],
         planning: _Planning,
     ):
         self.select, self.refs, self.data = select, refs, data
@@ -416,7 +416,7 @@ class _JoinPlanner:
                 return source.alias_or_name
         return owner
 
-    def _data_only(self, node: exp.Expression) -> bool:
+    def _data_only(self, node: exp.Expr) -> bool:
         columns = list(node.find_all(exp.Column))
         return (
             bool(columns)
@@ -424,7 +424,7 @@ class _JoinPlanner:
             and all(self._owner(c) in self.columns for c in columns)
         )
 
-    def _relax(self, node: exp.Expression) -> exp.Expression | None:
+    def _relax(self, node: exp.Expr) -> exp.Expr | None:
         """A weaker filter over the data alone: under OR, each branch keeps its data-only
         conjuncts; a branch with none makes the whole thing unusable."""
         if not isinstance(node, exp.Or):
@@ -445,13 +445,13 @@ class _JoinPlanner:
 
     # features
 
-    def _bind(self, ref: Ref, where: list[exp.Expression]) -> dict[str, exp.Expression]:
+    def _bind(self, ref: Ref, where: list[exp.Expr]) -> dict[str, exp.Expr]:
         """Which expression over the data feeds each feature: ON t.x = p.y, WHERE p.y = 1,
         else the column of the same name."""
         predictor = ref.predictor
         features = predictor.features()
         canonical = {f.lower(): f for f in features or []}
-        bound: dict[str, exp.Expression] = {}
+        bound: dict[str, exp.Expr] = {}
         join = ref.source.parent if isinstance(ref.source.parent, exp.Join) else None
         joins = self.select.args.get("joins") or []
         explicit = [c for j in joins for c in _conjuncts(j.args.get("on"))]
@@ -475,8 +475,8 @@ class _JoinPlanner:
         return {f: bound[f] for f in features}
 
     def _explicit_binding(
-        self, node: exp.Expression, ref: Ref
-    ) -> tuple[str, exp.Expression] | None:
+        self, node: exp.Expr, ref: Ref
+    ) -> tuple[str, exp.Expr] | None:
         if not isinstance(node, exp.EQ):
             return None
         for mine, other in ((node.this, node.expression), (node.expression, node.this)):
@@ -489,7 +489,7 @@ class _JoinPlanner:
                 return mine.name, other
         return None
 
-    def _by_name(self, feature: str, predictor: Predictor | None = None) -> exp.Expression:
+    def _by_name(self, feature: str, predictor: Predictor | None = None) -> exp.Expr:
         holders = [a for a, cols in self.lower_columns.items() if feature.lower() in cols]
         who = f"predictor {predictor.name}" if predictor else "JOIN … USING"
         if len(holders) > 1:
@@ -510,7 +510,7 @@ class _JoinPlanner:
             self.lower_columns[alias][feature.lower()], self._alias_spelling(alias), quoted=True
         )
 
-    def _take_join_condition(self, ref: Ref) -> list[exp.Expression]:
+    def _take_join_condition(self, ref: Ref) -> list[exp.Expr]:
         """The predictor's ON conditions move to WHERE (the join to predictions is inner:
         every input row gets one)."""
         join = ref.source.parent
@@ -521,7 +521,7 @@ class _JoinPlanner:
             join.set(key, None)
         return conditions
 
-    def _rewrite_star(self, bindings: list[tuple[Ref, dict[str, exp.Expression]]]) -> None:
+    def _rewrite_star(self, bindings: list[tuple[Ref, dict[str, exp.Expr]]]) -> None:
         """`SELECT *` shows the data once: a predictor's inputs taken from data columns are
         left out of its side."""
         stars = [
@@ -531,7 +531,7 @@ class _JoinPlanner:
         ]
         if not stars:
             return
-        expanded: list[exp.Expression] = []
+        expanded: list[exp.Expr] = []
         for source in _sources(self.select):
             alias = exp.to_identifier(source.alias_or_name)
             binding = next((b for r, b in bindings if r.source is source), None)
@@ -548,7 +548,7 @@ class _JoinPlanner:
 
     # data side
 
-    def _data_query(self, pushable: list[exp.Expression]) -> exp.Select:
+    def _data_query(self, pushable: list[exp.Expr]) -> exp.Select:
         """FROM/JOIN of the data sources alone, filtered by what can run before the model."""
         query = exp.select()
         from_ = self.select.args["from_"]
@@ -576,7 +576,7 @@ class _JoinPlanner:
         return query.where(*conditions, copy=False) if conditions else query
 
     def _materialize(
-        self, pushable: list[exp.Expression], limited: exp.Expression | None
+        self, pushable: list[exp.Expr], limited: exp.Expr | None
     ) -> None:
         for source in self.data:
             remote = isinstance(source, exp.Table) and self.planning.schema.is_remote(source)
@@ -597,7 +597,7 @@ class _JoinPlanner:
             self.planning.materialize(name, _with_prefix(self.select, query), remote)
             source.replace(relation(name, source.alias_or_name))
 
-    def _needed(self, alias: str) -> list[exp.Expression]:
+    def _needed(self, alias: str) -> list[exp.Expr]:
         names: dict[str, None] = {}
         for column in self.select.find_all(exp.Column):
             if column.table.lower() != alias:
@@ -617,7 +617,7 @@ class _JoinPlanner:
             return [exp.Star()]
         return [exp.column(n, quoted=True) for n in names]
 
-    def _limit_source(self, conditions: list[exp.Expression]) -> exp.Expression | None:
+    def _limit_source(self, conditions: list[exp.Expr]) -> exp.Expr | None:
         """The single data source whose LIMIT can run before the model: nothing that decides
         which rows come first or survive depends on a prediction."""
         select = self.select
@@ -651,14 +651,14 @@ class _JoinPlanner:
             query.set("order", order.copy())
         return query.limit(limit + offset, copy=False) if limit is not None else query
 
-    def _set_where(self, conditions: list[exp.Expression]) -> None:
+    def _set_where(self, conditions: list[exp.Expr]) -> None:
         self.select.set("where", exp.Where(this=exp.and_(*conditions)) if conditions else None)
 
 
 # small helpers -------------------------------------------------------------------------------
 
 
-def _conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
+def _conjuncts(node: exp.Expr | None) -> list[exp.Expr]:
     if node is None:
         return []
     if isinstance(node, exp.Where):
@@ -666,24 +666,24 @@ def _conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
     return list(node.flatten()) if isinstance(node, exp.And) else [_unparen(node)]
 
 
-def _disjuncts(node: exp.Expression) -> list[exp.Expression]:
+def _disjuncts(node: exp.Expr) -> list[exp.Expr]:
     return [_unparen(n) for n in node.flatten()] if isinstance(node, exp.Or) else [node]
 
 
-def _unparen(node: exp.Expression) -> exp.Expression:
+def _unparen(node: exp.Expr) -> exp.Expr:
     while isinstance(node, exp.Paren):
         node = node.this
     return node
 
 
-def _is_constant(node: exp.Expression) -> bool:
+def _is_constant(node: exp.Expr) -> bool:
     return not node.find(exp.Column, exp.Subquery, exp.Select, exp.AggFunc, exp.Window)
 
 
-def _constant_values(node: exp.Expression, alias: str) -> tuple[str, list[exp.Expression]] | None:
+def _constant_values(node: exp.Expr, alias: str) -> tuple[str, list[exp.Expr]] | None:
     """`col = constant`, `constant = col` or `col IN (constants)` on the predictor."""
 
-    def mine(column: exp.Expression) -> bool:
+    def mine(column: exp.Expr) -> bool:
         return isinstance(column, exp.Column) and column.table.lower() in ("", alias.lower())
 
     if isinstance(node, exp.EQ):
@@ -710,13 +710,13 @@ def _own_columns(select: exp.Select) -> Iterator[exp.Column]:
 
 
 def _in_output_clause(column: exp.Column, select: exp.Select) -> bool:
-    node: exp.Expression | None = column
+    node: exp.Expr | None = column
     while node is not None and node.parent is not select:
         node = node.parent
     return node is not None and node.arg_key in ("order", "group", "having", "qualify")
 
 
-def _literal_int(node: exp.Expression | None) -> int | None:
+def _literal_int(node: exp.Expr | None) -> int | None:
     value = node.args.get("expression") if isinstance(node, exp.Limit | exp.Offset) else node
     if isinstance(value, exp.Literal) and value.is_int:
         return int(value.this)

@@ -18,13 +18,13 @@ from byom_sql.session import Session
 from byom_sql.statements import databases, inspect, predictors
 
 
-def handles(session: Session, node: exp.Expression) -> bool:
+def handles(session: Session, node: exp.Expr) -> bool:
     if is_byom_statement(node):
         return True
     return isinstance(node, exp.Describe) and _described(session, node) is not None
 
 
-HANDLERS: dict[type[exp.Expression], Callable[[Session, Any], Result]] = {
+HANDLERS: dict[type[exp.Expr], Callable[[Session, Any], Result]] = {
     nodes.CreatePredictor: predictors.create,
     nodes.Retrain: predictors.retrain,
     nodes.DropPredictor: predictors.drop,
@@ -35,7 +35,7 @@ HANDLERS: dict[type[exp.Expression], Callable[[Session, Any], Result]] = {
 }
 
 
-def execute(session: Session, node: exp.Expression) -> Result:
+def execute(session: Session, node: exp.Expr) -> Result:
     handler = HANDLERS.get(type(node))
     if handler is not None:
         return handler(session, node)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pyarrow as pa
 
@@ -19,12 +20,12 @@ from byom_sql.session import Session
 log = logging.getLogger("byom_sql.databases")
 SHOW_SCHEMA = pa.schema(
     [
-        ("name", pa.string()),
-        ("engine", pa.string()),
-        ("status", pa.string()),  # attached | unavailable
-        ("error", pa.string()),  # why it is unavailable
-        ("read_only", pa.bool_()),
-        ("parameters", pa.string()),  # JSON, secrets masked
+        pa.field("name", pa.string()),
+        pa.field("engine", pa.string()),
+        pa.field("status", pa.string()),  # attached | unavailable
+        pa.field("error", pa.string()),  # why it is unavailable
+        pa.field("read_only", pa.bool_()),
+        pa.field("parameters", pa.string()),  # JSON, secrets masked
     ]
 )
 
@@ -135,7 +136,7 @@ def show(session: Session, node: nodes.ShowDatabases) -> Result:
     """name, engine, status, error, read_only, parameters (secrets masked)."""
     attachments = session.attachments
     databases = sorted(session.catalog.databases(), key=lambda d: d.name.lower())
-    columns = {
+    columns: dict[str, list[Any]] = {
         "name": [d.name for d in databases],
         "engine": [d.engine for d in databases],
         "status": [attachments.status(d.name) for d in databases],

@@ -31,7 +31,7 @@ class Source:
     text: str
 
     @classmethod
-    def of(cls, node: exp.Expression) -> Source | None:
+    def of(cls, node: exp.Expr) -> Source | None:
         if node.args.get("database"):
             return cls(node.args["database"].name, node.args["raw_query"].this)
         if node.args.get("query"):
