@@ -1,8 +1,9 @@
 """Predictors and databases, persisted in the DuckDB database file (schema `byom`).
 
-One file is the whole state. Every write is one transaction on the catalog's own cursor, so a
-crash never leaves half a predictor, and every session of the engine reads the same in-memory
-copy, refreshed after each write (only this process can write the file).
+The file holds the whole state but secrets: headers and passwords go to the secret store
+(secrets.py) and the catalog keeps masks or references. Every write is one transaction on the
+catalog's own cursor, so a crash never leaves half a predictor, and every session of the engine
+reads the same in-memory copy, refreshed after each write (only this process can write the file).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import duckdb
 
 from byom_sql.errors import DuplicateObject, InvalidOption, UndefinedObject
+from byom_sql.secrets import SecretStore, environment
 
 DEFAULT_PROJECT = "mindsdb"
 RESERVED_NAMES = ("models", "models_versions", "predictors", "databases")
@@ -107,8 +109,15 @@ class Database:
 
 
 class Catalog:
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, *, read_only: bool = False):
+    def __init__(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        secrets: SecretStore,
+        *,
+        read_only: bool = False,
+    ):
         self._cursor = cursor
+        self.secrets = secrets
         self._lock = threading.RLock()
         self._predictors: dict[tuple[str, str], list[Predictor]] = {}
         self._databases: dict[str, Database] = {}
@@ -122,6 +131,8 @@ class Catalog:
                 [utcnow()],
             )
         self._reload()
+        if not read_only:
+            self._move_secrets_out()
 
     # reads ---------------------------------------------------------------------------------
 
@@ -156,6 +167,35 @@ class Catalog:
     def predictors(self) -> list[Predictor]:
         return [versions[-1] for versions in self._predictors.values()]
 
+    def headers(self, predictor: Predictor) -> dict[str, str]:
+        """The HTTP headers of the predictor's model calls, secrets resolved."""
+        what = f"predictor {predictor.name}"
+        headers: dict[str, str] = {}
+        variable = predictor.options.get("headers_env")
+        if variable:
+            text = environment(variable, f"headers_env of {what}")
+            try:
+                headers = {str(k): str(v) for k, v in json.loads(text).items()}
+            except (ValueError, AttributeError):
+                raise InvalidOption(
+                    f"environment variable {variable} (headers_env of {what}) must hold a JSON "
+                    'object of headers, e.g. {"Authorization": "Bearer …"}'
+                ) from None
+        given = predictor.options.get("headers") or {}
+        return headers | self.secrets.resolve(_owner(predictor), given, f"the headers of {what}")
+
+    def password(self, database: Database) -> str | None:
+        """A database's password, from its parameters, a named secret or the environment."""
+        parameters, what = database.parameters, f"database {database.name}"
+        if "password_secret" in parameters:
+            return self.secrets.value(parameters["password_secret"], f"password of {what}")
+        if "password_env" in parameters:
+            return environment(parameters["password_env"], f"password_env of {what}")
+        if "password" not in parameters:
+            return None
+        given = {"password": parameters["password"]}
+        return self.secrets.resolve(_owner(database), given, what)["password"]
+
     def outputs(self, predictor: Predictor) -> list[str]:
         """The predictor's output columns: its targets, then the extra outputs (confidence …)
         its model returned the last time it was called."""
@@ -188,12 +228,13 @@ class Catalog:
                     hint="use CREATE OR REPLACE, IF NOT EXISTS, or DROP it first",
                 )
             if exists:
+                self._forget_versions(predictor.name, predictor.project)
                 cur.execute(
                     "DELETE FROM byom.predictors WHERE lower(project) = lower(?) "
                     "AND lower(name) = lower(?)",
                     [predictor.project, predictor.name],
                 )
-            _insert(cur, predictor)
+            _insert(cur, self._secrets_kept(predictor))
         return self.latest(predictor.name, predictor.project) or predictor
 
     def add_version(self, predictor: Predictor) -> Predictor:
@@ -201,6 +242,7 @@ class Catalog:
         with self._write() as cur:
             current = self.require(predictor.name, predictor.project)
             new = replace(predictor, version=current.version + 1, active=False)
+            new = self._secrets_kept(new, inherit=current)
             _insert(cur, new)
         return new
 
@@ -248,6 +290,7 @@ class Catalog:
         with self._write() as cur:
             if self.latest(name, project) is None:
                 return False
+            self._forget_versions(name, project)
             cur.execute(
                 "DELETE FROM byom.predictors WHERE lower(project) = lower(?) "
                 "AND lower(name) = lower(?)",
@@ -260,17 +303,70 @@ class Catalog:
             if self.database(database.name) and not replace_existing:
                 raise DuplicateObject(f"database {database.name} already exists")
             cur.execute("DELETE FROM byom.databases WHERE lower(name) = lower(?)", [database.name])
+            parameters = self._database_secrets_kept(database)
             cur.execute(
                 "INSERT INTO byom.databases VALUES (?, ?, ?, ?)",
-                [database.name, database.engine, json.dumps(database.parameters), utcnow()],
+                [database.name, database.engine, json.dumps(parameters), utcnow()],
             )
 
     def drop_database(self, name: str) -> bool:
         with self._write() as cur:
-            if self.database(name) is None:
+            database = self.database(name)
+            if database is None:
                 return False
             cur.execute("DELETE FROM byom.databases WHERE lower(name) = lower(?)", [name])
+        self.secrets.forget(_owner(database))
         return True
+
+    # secrets -------------------------------------------------------------------------------
+
+    def _secrets_kept(self, predictor: Predictor, inherit: Predictor | None = None) -> Predictor:
+        """The predictor as the file may keep it: inline headers go to the secret store."""
+        headers = predictor.options.get("headers")
+        if not headers:
+            return predictor
+        previous = _owner(inherit) if inherit is not None else None
+        kept = self.secrets.keep(_owner(predictor), headers, previous)
+        return replace(predictor, options={**predictor.options, "headers": kept})
+
+    def _database_secrets_kept(self, database: Database) -> dict[str, Any]:
+        parameters = dict(database.parameters)
+        if "password" in parameters:
+            kept = self.secrets.keep(_owner(database), {"password": parameters["password"]})
+            parameters["password"] = kept["password"]
+        else:
+            self.secrets.forget(_owner(database))
+        return parameters
+
+    def _forget_versions(self, name: str, project: str | None) -> None:
+        for version in self._predictors.get(_key(project or DEFAULT_PROJECT, name), []):
+            self.secrets.forget(_owner(version))
+
+    def _move_secrets_out(self) -> None:
+        """Secrets a file written by an older byom_sql still holds move to the store; what
+        the store holds for objects gone from the catalog is dropped."""
+        for versions in list(self._predictors.values()):
+            for p in versions:
+                kept = self._secrets_kept(p)
+                if kept.options != p.options:
+                    self._rewrite(
+                        "UPDATE byom.predictors SET options = ? WHERE project = ? AND name = ? "
+                        "AND version = ?",
+                        [json.dumps(kept.options), p.project, p.name, p.version],
+                    )
+        for database in list(self._databases.values()):
+            parameters = self._database_secrets_kept(database)
+            if parameters != database.parameters:
+                self._rewrite(
+                    "UPDATE byom.databases SET parameters = ? WHERE name = ?",
+                    [json.dumps(parameters), database.name],
+                )
+        owners = {_owner(p) for versions in self._predictors.values() for p in versions}
+        self.secrets.forget_all_but(owners | {_owner(d) for d in self._databases.values()})
+
+    def _rewrite(self, sql: str, parameters: list[Any]) -> None:
+        with self._write() as cur:
+            cur.execute(sql, parameters)
 
     @contextmanager
     def _write(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -325,6 +421,13 @@ class Catalog:
         }
         self._names = {name for _, name in predictors}
         self._predictors, self._databases = predictors, databases
+
+
+def _owner(thing: Predictor | Database) -> str:
+    """Whose inline secrets these are, in the secret store."""
+    if isinstance(thing, Predictor):
+        return f"predictor {thing.project}.{thing.name}.{thing.version}".lower()
+    return f"database {thing.name}".lower()
 
 
 def utcnow() -> datetime:

@@ -36,6 +36,7 @@ from byom_sql.models.transport import Transport
 from byom_sql.planning.binding import Params, reads_predictors
 from byom_sql.planning.planner import Schema
 from byom_sql.result import Progress, Result
+from byom_sql.secrets import SecretStore
 from byom_sql.statements import execute, handles, python
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ class Engine:
         self.path = database
         with duckdb_errors():
             self._db = duckdb.connect(database, read_only=self.config.read_only)
-            self.catalog = Catalog(self._db.cursor(), read_only=self.config.read_only)
+            secrets = SecretStore(database, read_only=self.config.read_only)
+            self.catalog = Catalog(self._db.cursor(), secrets, read_only=self.config.read_only)
             self.attachments: Attachments = attach_all(self.catalog, self._db.cursor())
         self.transport = Transport()
         self.python = PythonRuntime(

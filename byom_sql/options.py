@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from byom_sql.errors import InvalidOption
+from byom_sql.redact import MASK
+from byom_sql.secrets import is_reference
 from byom_sql.types import known_dtypes, normalize_dtype
 
 FORMATS = {
@@ -31,6 +33,7 @@ HTTP_OPTIONS = (
     "url.predict",
     "url.train",
     "headers",
+    "headers_env",
     "request_format",
     "mlflow_version",
     "timeout",
@@ -113,12 +116,22 @@ def _module(key: str, value: Any) -> str:
     return reference
 
 
-def _headers(key: str, value: Any) -> dict[str, str]:
+def _headers(key: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        isinstance(k, str) and (isinstance(v, str) or is_reference(v)) for k, v in value.items()
     ):
-        raise InvalidOption(f"{key} must be a JSON object of string: string")  # secret: no echo
+        raise InvalidOption(  # secret: no echo
+            f"{key} must be a JSON object of header: value, where a value is a string, "
+            '{"secret": "<name>"} or {"env": "<VARIABLE>"}'
+        )
     return value
+
+
+def _variable(key: str, value: Any) -> str:
+    name = _string(key, value)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise InvalidOption(f"{key} must name an environment variable, not {_show(value)}")
+    return name
 
 
 def _request_format(key: str, value: Any) -> str:
@@ -148,7 +161,14 @@ OPTIONS: dict[str, Option] = {
     "timeout": Option(_seconds, "seconds to wait for one predict request (default 60)"),
     "train_timeout": Option(_seconds, "seconds to wait for the train request (default 3600)"),
     "retries": Option(_non_negative_int, "retries on connect errors, 429, 502-504 (default 3)"),
-    "headers": Option(_headers, "HTTP headers sent with every request (kept secret)"),
+    "headers": Option(
+        _headers,
+        'HTTP headers sent with every request (kept secret); a value may be {"secret": name} '
+        'or {"env": VARIABLE}',
+    ),
+    "headers_env": Option(
+        _variable, "an environment variable holding a JSON object of more HTTP headers"
+    ),
     "request_format": Option(
         _request_format,
         "body layout: mlflow dataframe_split|dataframe_records|inputs|instances; "
@@ -248,8 +268,13 @@ def validate_predictor(options: dict[str, Any], targets: list[str]) -> None:
 
 
 def public_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Options safe to show: secrets masked."""
-    return {k: ("***" if k in SECRET_OPTIONS else v) for k, v in options.items()}
+    """Options safe to show: secret values masked, references to secrets shown."""
+    return {
+        k: {h: v if is_reference(v) else MASK for h, v in value.items()}
+        if k in SECRET_OPTIONS
+        else value
+        for k, value in options.items()
+    }
 
 
 def _show(value: Any) -> str:

@@ -257,8 +257,8 @@ def test_failed_replace_keeps_the_old_database(con: byom_sql.Connection, sqlite_
             'CREATE DATABASE d WITH ENGINE = \'postgres\', PARAMETERS = {"hots": "h"}',
             byom_sql.InvalidOption,
             "unknown parameter 'hots' for engine postgres; valid parameters: connect_timeout, "
-            "database, dbname, host, password, password_env, port, read_only, schema, sslmode, "
-            "user, username",
+            "database, dbname, host, password, password_env, password_secret, port, read_only, "
+            "schema, sslmode, user, username",
         ),
         (
             'CREATE DATABASE d WITH ENGINE = \'mysql\', PARAMETERS = {"port": "x"}',

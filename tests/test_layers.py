@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "byom_sql"
 
 LAYERS = [
     ["errors", "redact", "config", "sqlbuild", "types", "duckdb_errors", "result"],
+    ["secrets"],
     ["options"],
     ["dialect"],
     ["catalog"],

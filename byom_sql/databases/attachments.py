@@ -36,8 +36,9 @@ _DRIVER_NOISE = re.compile(r'\s*(?:at|with parameters) ""')
 class Attachments:
     """What DuckDB has attached of the engine's catalog databases, and why not the others."""
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection):
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, catalog: Catalog):
         self.cursor = cursor  # its own: ATTACH must not run inside a session's transaction
+        self.catalog = catalog  # resolves passwords
         self.lock = threading.RLock()
         self.errors: dict[str, str] = {}  # lower name -> why that database is not attached
         self.loaded: set[str] = set()  # extensions loaded into this DuckDB instance
@@ -51,7 +52,7 @@ class Attachments:
         """Attach `database`, or record why not and raise that."""
         with self.lock:
             try:
-                self._attach(database.name, kinds.kind_of(database.engine), database.parameters)
+                self._attach(database, kinds.kind_of(database.engine))
             except (QueryError, DatabaseConnectionError) as error:
                 detail = " ".join(_DRIVER_NOISE.sub("", error.message).split())
                 message = f"cannot attach database {database.name} ({database.engine}): {detail}"
@@ -62,16 +63,17 @@ class Attachments:
                 raise
             self.errors.pop(database.name.lower(), None)
 
-    def _attach(self, name: str, kind: kinds.Kind, parameters: dict[str, Any]) -> None:
+    def _attach(self, database: Database, kind: kinds.Kind) -> None:
+        name, parameters = database.name, database.parameters
         if self.locked:
             self._check_allowed(name, kind, parameters)
-        secret = kinds.password(name, parameters)
-        if secret:
-            remember(secret)
+        password = self.catalog.password(database)
+        if password:
+            remember(password)
         if kind.extension:
             self.load(kind)
         kinds.probe(kind, parameters)
-        statements = kinds.attach_sql(name, kind, parameters)
+        statements = kinds.attach_sql(name, kind, parameters, password)
         try:
             for sql in statements:
                 self.run(sql)
@@ -122,7 +124,7 @@ class Attachments:
 def attach_all(catalog: Catalog, cursor: duckdb.DuckDBPyConnection) -> Attachments:
     """Attach the catalog's databases when an engine opens its file (on a cursor of their own);
     failures are recorded, logged and shown by SHOW DATABASES, never raised."""
-    attachments = Attachments(cursor)
+    attachments = Attachments(cursor, catalog)
     for database in catalog.databases():
         try:
             attachments.attach(database)

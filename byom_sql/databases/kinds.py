@@ -51,8 +51,10 @@ _SERVER = {
     "username": "user",
     "password": "password",
     "password_env": "password_env",
+    "password_secret": "password_secret",
     "read_only": "read_only",
 }
+PASSWORDS = ("password", "password_env", "password_secret")
 _FILE = {"path": "path", "db_file": "path", "database": "path", "read_only": "read_only"}
 DATA_FILES = {".parquet": "read_parquet", ".csv": "read_csv", ".tsv": "read_csv"}
 DATA_FILES |= {".json": "read_json", ".jsonl": "read_json", ".ndjson": "read_json"}
@@ -150,8 +152,9 @@ def normalize(kind: Kind, parameters: Mapping[str, Any]) -> dict[str, Any]:
             f"engine {kind.name} needs parameter {missing[0]!r}",
             hint=f'PARAMETERS = {{"{missing[0]}": …}}',
         )
-    if "password" in out and "password_env" in out:
-        raise InvalidOption("give password or password_env, not both", key="password_env")
+    given = [key for key in PASSWORDS if key in out]
+    if len(given) > 1:
+        raise InvalidOption(f"give one of {', '.join(PASSWORDS)}, not both", key=given[1])
     if kind.name == "files" and out.get("read_only") is False:
         raise InvalidOption("a files database is read-only", key="read_only")
     if "path" in out:
@@ -181,19 +184,6 @@ def is_read_only(parameters: Mapping[str, Any]) -> bool:
 
 def masked(parameters: Mapping[str, Any]) -> dict[str, Any]:
     return {k: MASK if is_secret_key(k) else v for k, v in parameters.items()}
-
-
-def password(name: str, parameters: Mapping[str, Any]) -> str | None:
-    """The password, read from the environment when the catalog only names the variable."""
-    variable = parameters.get("password_env")
-    if variable is None:
-        return parameters.get("password")
-    value = os.environ.get(variable)
-    if value is None:
-        raise InvalidOption(
-            f"environment variable {variable} (password_env of database {name}) is not set"
-        )
-    return value
 
 
 # extensions --------------------------------------------------------------------------------
@@ -230,13 +220,15 @@ def secret_name(name: str) -> str:
     return f"byom_db_{name.lower()}"
 
 
-def attach_sql(name: str, kind: Kind, parameters: Mapping[str, Any]) -> list[str]:
-    """The statements that attach database `name`, secret first."""
+def attach_sql(
+    name: str, kind: Kind, parameters: Mapping[str, Any], password: str | None
+) -> list[str]:
+    """The statements that attach database `name`, secret first (`password` resolved)."""
     mode = "READ_ONLY" if is_read_only(parameters) else "READ_WRITE"
     alias = quote(name)
     if kind.remote:
         secret = quote(secret_name(name))
-        settings = _secret_settings(name, kind, parameters)
+        settings = _secret_settings(kind, parameters, password)
         options = ", ".join(f"{key.upper()} {_value(v)}" for key, v in settings.items())
         extra = f", SCHEMA {quote_string(parameters['schema'])}" if "schema" in parameters else ""
         return [
@@ -262,15 +254,14 @@ def detach_sql(name: str, kind: Kind) -> list[str]:
     return statements
 
 
-def _secret_settings(name: str, kind: Kind, parameters: Mapping[str, Any]) -> dict[str, Any]:
+def _secret_settings(
+    kind: Kind, parameters: Mapping[str, Any], password: str | None
+) -> dict[str, Any]:
     settings = {
-        k: v
-        for k, v in parameters.items()
-        if k not in ("read_only", "password", "password_env", "schema", "ssl")
+        k: v for k, v in parameters.items() if k not in ("read_only", *PASSWORDS, "schema", "ssl")
     }
-    secret = password(name, parameters)
-    if secret is not None:
-        settings["password"] = secret
+    if password is not None:
+        settings["password"] = password
     if kind.name == "postgres":
         settings.setdefault("connect_timeout", CONNECT_TIMEOUT)
         if "schema" in parameters:  # raw queries find the schema's tables unqualified

@@ -15,7 +15,7 @@ from sqlglot.tokens import Token, TokenType  # type: ignore[attr-defined]
 
 from byom_sql.dialect import nodes
 from byom_sql.dialect.generator import ByomGenerator
-from byom_sql.dialect.parser import ByomParser
+from byom_sql.dialect.parser import ByomParser, is_our_secret
 from byom_sql.errors import SqlSyntaxError
 
 
@@ -89,13 +89,17 @@ _OURS = {
     "CREATE": {"PREDICTOR", "MODEL", "DATABASE"},
     "DROP": {"PREDICTOR", "MODEL", "DATABASE"},
     "DESCRIBE": {"PREDICTOR", "MODEL"},
-    "SHOW": {"PREDICTORS", "MODELS", "DATABASES"},
+    "SHOW": {"PREDICTORS", "MODELS", "DATABASES", "SECRETS"},
     "RETRAIN": None,
 }
 
 
 def _is_ours(chunk: list[Token]) -> bool:
     words = [t.text.upper() for t in chunk[:4]]
+    after = [t.text.upper() for t in chunk[1:10]]
+    after = after[2:] if after[:2] == ["OR", "REPLACE"] else after
+    if words[0] == "CREATE" and is_our_secret(after):
+        return True
     if words[0] not in _OURS:
         return False
     follow = _OURS[words[0]]

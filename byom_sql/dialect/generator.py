@@ -84,6 +84,20 @@ def _drop_database(gen: DuckDBGenerator, node: nodes.DropDatabase) -> str:
     return f"DROP DATABASE{exists} {gen.sql(node, 'this')}"
 
 
+def _create_secret(gen: DuckDBGenerator, node: nodes.CreateSecret) -> str:
+    replace = " OR REPLACE" if node.args.get("replace") else ""
+    exists = " IF NOT EXISTS" if node.args.get("exists") else ""
+    return (
+        f"CREATE{replace} SECRET{exists} {gen.sql(node, 'this')} "
+        f"WITH VALUE = {gen.sql(node, 'value')}"
+    )
+
+
+def _drop_secret(gen: DuckDBGenerator, node: nodes.DropSecret) -> str:
+    exists = " IF EXISTS" if node.args.get("exists") else ""
+    return f"DROP SECRET{exists} {gen.sql(node, 'this')}"
+
+
 def _raw_query(gen: DuckDBGenerator, node: nodes.RawQuery) -> str:
     alias = gen.sql(node, "alias")
     raw = _parenthesised(node.args["query"].this)
@@ -103,6 +117,9 @@ class ByomGenerator(DuckDBGenerator):
         nodes.ShowDatabases: _show_databases,
         nodes.CreateDatabase: _create_database,
         nodes.DropDatabase: _drop_database,
+        nodes.CreateSecret: _create_secret,
+        nodes.DropSecret: _drop_secret,
+        nodes.ShowSecrets: lambda gen, node: f"SHOW SECRETS{_show_filter(gen, node)}",
         nodes.RawQuery: _raw_query,
     }
 

@@ -99,6 +99,21 @@ class DropDatabase(exp.Expression):
     arg_types = {"this": True, "exists": False}
 
 
+class CreateSecret(exp.Expression):
+    """CREATE [OR REPLACE] SECRET [IF NOT EXISTS] name WITH VALUE = 'text'; DuckDB's own
+    `CREATE SECRET name (TYPE …)` stays DuckDB's."""
+
+    arg_types = {"this": True, "replace": False, "exists": False, "value": True}
+
+
+class DropSecret(exp.Expression):
+    arg_types = {"this": True, "exists": False}
+
+
+class ShowSecrets(exp.Expression):
+    arg_types = {"like": False, "where": False}
+
+
 class RawQuery(exp.Expression):
     """`mydb (SELECT …) [AS t]` as a table source: `query` is text in the dialect of database
     `this`, kept verbatim; the engine turns it into DuckDB SQL once it knows mydb's engine."""
@@ -115,6 +130,9 @@ BYOM_STATEMENTS = (
     ShowDatabases,
     CreateDatabase,
     DropDatabase,
+    CreateSecret,
+    DropSecret,
+    ShowSecrets,
 )
 
 

@@ -41,6 +41,7 @@ class ByomParser(DuckDBParser):
         "PREDICTORS": lambda self: self._parse_show_predictors("PREDICTORS"),
         "MODELS": lambda self: self._parse_show_predictors("MODELS"),
         "DATABASES": lambda self: self._parse_show_databases(),
+        "SECRETS": lambda self: self._parse_show_secrets(),
     }
     SHOW_TRIE = new_trie(key.split(" ") for key in SHOW_PARSERS)
 
@@ -98,8 +99,29 @@ class ByomParser(DuckDBParser):
             return self._parse_create_predictor(self._prev.text.upper(), bool(replace))
         if self._match(TokenType.DATABASE):
             return self._parse_create_database(bool(replace))
+        if self._at_our_secret():
+            return self._parse_create_secret(bool(replace))
         self._retreat(index)
         return self._parse_create()
+
+    def _at_our_secret(self) -> bool:
+        return is_our_secret([t.text.upper() for t in self._tokens[self._index : self._index + 7]])
+
+    def _parse_create_secret(self, replace: bool) -> nodes.CreateSecret:
+        self._advance()  # SECRET
+        exists = self._parse_if_not_exists(replace)
+        name = self._parse_name("a secret name")
+        self._match(TokenType.WITH)
+        self._match_text_seq("VALUE")
+        self._match(TokenType.EQ)
+        if not self._match(TokenType.STRING):
+            self.raise_error("Expected the secret as a string, e.g. WITH VALUE = 'Bearer …'")
+        value = exp.Literal.string(self._prev.text)
+        if self._curr:
+            self.raise_error("Expected the end of the statement")
+        return self.expression(
+            nodes.CreateSecret(this=name, replace=replace, exists=exists, value=value)
+        )
 
     def _parse_create_predictor(self, kind: str, replace: bool) -> nodes.CreatePredictor:
         exists = self._parse_if_not_exists(replace)
@@ -185,6 +207,11 @@ class ByomParser(DuckDBParser):
             exists = bool(self._parse_exists())
             name = self._parse_name("a database name")
             return self.expression(nodes.DropDatabase(this=name, exists=exists))
+        if self._match_text_seq("SECRET"):  # ours or DuckDB's: the engine tells by the name
+            exists = bool(self._parse_exists())
+            name = self._parse_id_var(any_token=False)
+            if isinstance(name, exp.Identifier) and not self._curr:
+                return self.expression(nodes.DropSecret(this=name, exists=exists))
         self._retreat(index)
         return self._parse_drop()
 
@@ -210,6 +237,10 @@ class ByomParser(DuckDBParser):
     def _parse_show_databases(self) -> nodes.ShowDatabases:
         like, where = self._parse_show_filter()
         return self.expression(nodes.ShowDatabases(like=like, where=where))
+
+    def _parse_show_secrets(self) -> nodes.ShowSecrets:
+        like, where = self._parse_show_filter()
+        return self.expression(nodes.ShowSecrets(like=like, where=where))
 
     def _parse_show_filter(self) -> tuple[exp.Expr | None, exp.Expr | None]:
         if self._match(TokenType.LIKE):
@@ -412,6 +443,15 @@ def _json_hint(text: str, position: int) -> str | None:
     if text[position] in "}]" and text[:position].rstrip().endswith(","):
         return f"JSON allows no comma before {text[position]}"
     return None
+
+
+def is_our_secret(words: list[str]) -> bool:
+    """`SECRET [IF NOT EXISTS] name WITH VALUE …` (the words after CREATE [OR REPLACE]) is
+    ours; `SECRET name (TYPE …)` is DuckDB's."""
+    if words[:1] != ["SECRET"]:
+        return False
+    rest = words[4:] if words[1:4] == ["IF", "NOT", "EXISTS"] else words[1:]
+    return rest[1:3] == ["WITH", "VALUE"]
 
 
 def _is_version(token: Token) -> bool:

@@ -88,9 +88,7 @@ def run(session: Session, plan: Plan) -> Result:
         raise
 
 
-def _predict(
-    session: Session, step: Predict, temporary: Temporaries, final: exp.Expr
-) -> None:
+def _predict(session: Session, step: Predict, temporary: Temporaries, final: exp.Expr) -> None:
     """Make `step.name` a relation of the step's distinct input rows and their predictions.
 
     The inputs stay in a DuckDB temporary table (which can spill to disk) and stream out in

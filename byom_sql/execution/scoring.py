@@ -41,7 +41,8 @@ def score(
         label=f"predictor {predictor.name}",
         cancelled=session.cancel,
     )
-    adapter = adapter_for(predictor, session.transport, session.python)
+    headers = {} if predictor.format == "python" else session.catalog.headers(predictor)
+    adapter = adapter_for(predictor, session.transport, session.python, headers)
     progress = Progress(predictor.name, total)
     in_flight: collections.deque[tuple[pa.Table, concurrent.futures.Future[Any]]] = (
         collections.deque()

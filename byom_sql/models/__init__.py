@@ -34,25 +34,29 @@ _mlflow_versions: dict[str, int] = {}
 _lock = threading.Lock()
 
 
-def adapter_for(predictor: Predictor, transport: Transport, python: PythonRuntime) -> Adapter:
+def adapter_for(
+    predictor: Predictor, transport: Transport, python: PythonRuntime, headers: dict[str, str]
+) -> Adapter:
+    """`headers`: the predictor's HTTP headers with their secrets resolved."""
     if predictor.format == "python":
         return PythonAdapter(predictor, python)
     if predictor.format == "ray_serve":
-        return RayServe(predictor, transport)
+        return RayServe(predictor, transport, headers)
     if predictor.format == "mlflow":
-        return mlflow.MLflow(predictor, transport, _mlflow_version(predictor, transport))
+        version = _mlflow_version(predictor, transport, headers)
+        return mlflow.MLflow(predictor, transport, version, headers)
     raise FeatureNotSupported(f"predictor {predictor.name}: unknown format {predictor.format!r}")
 
 
-def trainer_for(predictor: Predictor, transport: Transport) -> RayServe:
+def trainer_for(predictor: Predictor, transport: Transport, headers: dict[str, str]) -> RayServe:
     if predictor.format != "ray_serve":
         raise FeatureNotSupported(
             f"predictor {predictor.name}: format {predictor.format!r} has no train endpoint"
         )
-    return RayServe(predictor, transport)
+    return RayServe(predictor, transport, headers)
 
 
-def _mlflow_version(predictor: Predictor, transport: Transport) -> int:
+def _mlflow_version(predictor: Predictor, transport: Transport, headers: dict[str, str]) -> int:
     chosen = predictor.options.get("mlflow_version", "auto")
     if chosen != "auto":
         return int(chosen)
@@ -61,7 +65,7 @@ def _mlflow_version(predictor: Predictor, transport: Transport) -> int:
         if url in _mlflow_versions:
             return _mlflow_versions[url]
     try:
-        reply = transport.call(Request("GET", url), Policy(timeout=5.0, retries=0))
+        reply = transport.call(Request("GET", url, headers=headers), Policy(timeout=5.0, retries=0))
     except ModelError:
         return 2  # the predict call will say what is wrong with the endpoint
     version = mlflow.parse_version(reply)

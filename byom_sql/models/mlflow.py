@@ -19,13 +19,15 @@ from byom_sql.models.transport import Reply, Request, Transport
 
 
 class MLflow(codec.HttpAdapter):
-    def __init__(self, predictor: Predictor, transport: Transport, version: int):
+    def __init__(
+        self, predictor: Predictor, transport: Transport, version: int, headers: dict[str, str]
+    ):
         super().__init__(predictor, transport)
         options = predictor.options
         self.version = version
         self.layout = options.get("request_format", "dataframe_split")
         content_type = codec.JSON + ("; format=pandas-split" if version == 1 else "")
-        self.headers = {"Content-Type": content_type, **options.get("headers", {})}
+        self.headers = {"Content-Type": content_type, **headers}
 
     def predict_request(self, table: pa.Table) -> Request:
         return Request("POST", self.url, codec.dumps(self._body(table)), self.headers)

@@ -18,12 +18,12 @@ from byom_sql.models.transport import Reply, Request, Transport
 
 
 class RayServe(codec.HttpAdapter):
-    def __init__(self, predictor: Predictor, transport: Transport):
+    def __init__(self, predictor: Predictor, transport: Transport, headers: dict[str, str]):
         super().__init__(predictor, transport)
         options = predictor.options
         self.train_url = options.get("url.train")
         self.orient = options.get("request_format", "records")
-        self.headers = {"Content-Type": codec.JSON, **options.get("headers", {})}
+        self.headers = {"Content-Type": codec.JSON, **headers}
 
     def _frame(self, table: pa.Table) -> bytes:
         inner = codec.columns_json(table) if self.orient == "columns" else codec.records_json(table)

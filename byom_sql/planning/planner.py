@@ -126,9 +126,7 @@ class _Planning:
         return exp.select(*map(typed_null, outputs), *map(typed_null, rest))
 
 
-def plan(
-    statement: exp.Expr, schema: Schema, config: EngineConfig, prefix: str
-) -> Plan:
+def plan(statement: exp.Expr, schema: Schema, config: EngineConfig, prefix: str) -> Plan:
     """The plan of a statement that reads predictors; `prefix` makes its relation names unique
     within the session."""
     node = statement.copy()
@@ -286,9 +284,7 @@ def _combinations(values: dict[str, list[exp.Expr]], namer: Namer) -> exp.Select
     return query
 
 
-def _constant_values_of(
-    ref: Ref, condition: exp.Expr | None
-) -> dict[str, list[exp.Expr]]:
+def _constant_values_of(ref: Ref, condition: exp.Expr | None) -> dict[str, list[exp.Expr]]:
     """The constants `condition` gives each input of the predictor, in feature order."""
     predictor = ref.predictor
     features = predictor.features()
@@ -474,9 +470,7 @@ class _JoinPlanner:
                 bound[feature] = self._by_name(feature, predictor)
         return {f: bound[f] for f in features}
 
-    def _explicit_binding(
-        self, node: exp.Expr, ref: Ref
-    ) -> tuple[str, exp.Expr] | None:
+    def _explicit_binding(self, node: exp.Expr, ref: Ref) -> tuple[str, exp.Expr] | None:
         if not isinstance(node, exp.EQ):
             return None
         for mine, other in ((node.this, node.expression), (node.expression, node.this)):
@@ -575,9 +569,7 @@ class _JoinPlanner:
                 query.append("joins", copied)
         return query.where(*conditions, copy=False) if conditions else query
 
-    def _materialize(
-        self, pushable: list[exp.Expr], limited: exp.Expr | None
-    ) -> None:
+    def _materialize(self, pushable: list[exp.Expr], limited: exp.Expr | None) -> None:
         for source in self.data:
             remote = isinstance(source, exp.Table) and self.planning.schema.is_remote(source)
             if source is not limited and not remote:

@@ -15,7 +15,7 @@ from byom_sql.catalog import Predictor
 from byom_sql.dialect import is_byom_statement, nodes
 from byom_sql.result import Result
 from byom_sql.session import Session
-from byom_sql.statements import databases, inspect, predictors
+from byom_sql.statements import databases, inspect, predictors, secrets
 
 
 def handles(session: Session, node: exp.Expr) -> bool:
@@ -32,6 +32,9 @@ HANDLERS: dict[type[exp.Expr], Callable[[Session, Any], Result]] = {
     nodes.CreateDatabase: databases.create,
     nodes.DropDatabase: databases.drop,
     nodes.ShowDatabases: databases.show,
+    nodes.CreateSecret: secrets.create,
+    nodes.DropSecret: secrets.drop,
+    nodes.ShowSecrets: secrets.show,
 }
 
 

@@ -11,11 +11,12 @@ import pyarrow as pa
 from byom_sql.catalog import Database
 from byom_sql.databases import kinds
 from byom_sql.databases.attachments import Attachments
-from byom_sql.dialect import nodes, to_sql
+from byom_sql.dialect import nodes
 from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import DuplicateObject, Error, InsufficientPrivilege, UndefinedObject
 from byom_sql.result import Result
 from byom_sql.session import Session
+from byom_sql.statements.inspect import shown
 
 log = logging.getLogger("byom_sql.databases")
 SHOW_SCHEMA = pa.schema(
@@ -144,14 +145,4 @@ def show(session: Session, node: nodes.ShowDatabases) -> Result:
         "read_only": [kinds.is_read_only(d.parameters) for d in databases],
         "parameters": [json.dumps(kinds.masked(d.parameters)) for d in databases],
     }
-    table = pa.table(columns, schema=SHOW_SCHEMA)
-    with duckdb_errors():
-        relation = session.cursor.from_arrow(table)
-        if node.args.get("like"):
-            relation = relation.filter(f"name ILIKE {to_sql(node.args['like'])}")
-        if node.args.get("where"):
-            relation = relation.filter(to_sql(node.args["where"].this))
-        reader = relation.arrow()
-    return Result("SELECT", reader=reader)
-
-
+    return shown(session, pa.table(columns, schema=SHOW_SCHEMA), node)

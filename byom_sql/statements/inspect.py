@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from byom_sql.catalog import Predictor
 from byom_sql.dialect import nodes, to_sql
+from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.execution.direct import run_sql
 from byom_sql.options import public_options
 from byom_sql.result import Result
@@ -57,6 +58,18 @@ def describe(predictor: Predictor) -> Result:
     return Result("DESCRIBE", table=table)
 
 
+def shown(session: Session, table: pa.Table, node: exp.Expr) -> Result:
+    """A SHOW statement's rows, filtered by its LIKE 'pattern' (on name) or WHERE."""
+    with duckdb_errors():
+        relation = session.cursor.from_arrow(table)
+        if node.args.get("like"):
+            relation = relation.filter(f"name ILIKE {to_sql(node.args['like'])}")
+        if node.args.get("where"):
+            relation = relation.filter(to_sql(node.args["where"].this))
+        reader = relation.arrow()
+    return Result("SELECT", reader=reader)
+
+
 def show_predictors(session: Session, node: nodes.ShowPredictors) -> Result:
     query = exp.select("*").from_("mindsdb.models").order_by("project", "name")
     if node.args.get("project"):
@@ -66,5 +79,3 @@ def show_predictors(session: Session, node: nodes.ShowPredictors) -> Result:
     if node.args.get("where"):
         query = query.where(node.args["where"].this.copy())
     return run_sql(session.cursor, to_sql(query), node=query)
-
-

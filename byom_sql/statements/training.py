@@ -89,7 +89,7 @@ def _check_targets(predictor: Predictor, data: pa.Table) -> None:
 
 
 def _call_train_endpoint(session: Session, predictor: Predictor, data: pa.Table) -> None:
-    trainer = trainer_for(predictor, session.transport)
+    trainer = trainer_for(predictor, session.transport, session.catalog.headers(predictor))
     config = session.config
     policy = Policy(
         timeout=predictor.options.get("train_timeout", config.train_timeout),

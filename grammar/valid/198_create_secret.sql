@@ -1,0 +1,1 @@
+CREATE SECRET model_token WITH VALUE = 'Bearer abc123'

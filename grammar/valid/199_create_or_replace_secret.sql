@@ -1,0 +1,1 @@
+CREATE OR REPLACE SECRET model_token WITH VALUE = 'it''s'

@@ -1,0 +1,1 @@
+DROP SECRET IF EXISTS model_token

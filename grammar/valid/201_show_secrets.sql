@@ -1,0 +1,1 @@
+SHOW SECRETS LIKE 'model%'
