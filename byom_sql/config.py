@@ -21,6 +21,13 @@ class EngineConfig:
     """Seconds a training call may take."""
     retries: int = 3
     """Retries of a model call on connect errors, 429, 502, 503 and 504."""
+    max_reply_bytes: int = 256 * 1024 * 1024
+    """The largest reply a model call may give."""
+    model_hosts: tuple[str, ...] | None = None
+    """Where model calls may go (models/hosts.py patterns); None: anywhere. The wire server
+    allows loopback addresses unless told otherwise (--allow-model-hosts)."""
+    follow_redirects: bool = False
+    """Follow a model endpoint's redirects (each hop checked against model_hosts)."""
     read_only: bool = False
     """Open the database file read-only."""
     python_models: bool = True

@@ -31,6 +31,7 @@ from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import Error, QueryError
 from byom_sql.execution import direct
 from byom_sql.execution.schema import DuckDBSchema
+from byom_sql.models.hosts import ModelHosts
 from byom_sql.models.python import PythonRuntime
 from byom_sql.models.transport import Transport
 from byom_sql.planning.binding import Params, reads_predictors
@@ -52,7 +53,10 @@ class Engine:
             secrets = SecretStore(database, read_only=self.config.read_only)
             self.catalog = Catalog(self._db.cursor(), secrets, read_only=self.config.read_only)
             self.attachments: Attachments = attach_all(self.catalog, self._db.cursor())
-        self.transport = Transport()
+        self.transport = Transport(
+            hosts=ModelHosts(self.config.model_hosts),
+            follow_redirects=self.config.follow_redirects,
+        )
         self.python = PythonRuntime(
             database, self.catalog, enabled=self.config.python_models, debug=self.config.debug
         )

@@ -39,6 +39,7 @@ HTTP_OPTIONS = (
     "timeout",
     "train_timeout",
     "retries",
+    "max_reply_bytes",
 )
 PYTHON_OPTIONS = ("module", "artifacts")
 SECRET_OPTIONS = ("headers",)
@@ -67,8 +68,12 @@ def _format(key: str, value: Any) -> str:
 
 def _url(key: str, value: Any) -> str:
     url = _string(key, value)
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
+        raise InvalidOption(f"{key} is not a valid URL ({exc}): {url!r}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise InvalidOption(f"{key} must be an http(s) URL, not {url!r}")
     return url
 
@@ -161,6 +166,7 @@ OPTIONS: dict[str, Option] = {
     "timeout": Option(_seconds, "seconds to wait for one predict request (default 60)"),
     "train_timeout": Option(_seconds, "seconds to wait for the train request (default 3600)"),
     "retries": Option(_non_negative_int, "retries on connect errors, 429, 502-504 (default 3)"),
+    "max_reply_bytes": Option(_positive_int, "the largest reply a call may give (default 256 MB)"),
     "headers": Option(
         _headers,
         'HTTP headers sent with every request (kept secret); a value may be {"secret": name} '

@@ -11,6 +11,7 @@ from byom_sql.cli.main import add_database_option, subcommand
 from byom_sql.config import EngineConfig
 from byom_sql.engine import Engine
 from byom_sql.errors import Error
+from byom_sql.models.hosts import ModelHosts
 from byom_sql.server.server import ConfigurationError, ServerConfig, run
 
 
@@ -40,6 +41,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-connections", type=int, default=100, metavar="N", help="default: 100"
+    )
+    parser.add_argument(
+        "--allow-model-hosts",
+        default="loopback",
+        metavar="PATTERNS",
+        help="where predictors may send requests, comma-separated: host names, *.domain, "
+        "addresses, networks (10.0.0.0/8), 'loopback', each optionally :port; '*' for "
+        "anywhere (default: loopback)",
+    )
+    parser.add_argument(
+        "--follow-redirects",
+        action="store_true",
+        help="follow model endpoints' redirects (each hop must be an allowed host)",
     )
     parser.add_argument(
         "--python-models",
@@ -76,10 +90,14 @@ def serve(args: argparse.Namespace) -> int:
         config.check()
     except ConfigurationError as error:
         raise Error(str(error)) from None
+    hosts = tuple(p.strip() for p in args.allow_model_hosts.split(",") if p.strip())
+    ModelHosts(hosts)  # a bad pattern is an error now, not at the first model call
     engine_config = EngineConfig(
         external_access=args.allow_file_access,
         python_models=args.python_models,
         debug=args.debug,
+        model_hosts=None if hosts == ("*",) else hosts,
+        follow_redirects=args.follow_redirects,
     )
     with Engine(args.database, engine_config) as engine:
         run(engine, config)

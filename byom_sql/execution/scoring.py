@@ -38,8 +38,10 @@ def score(
     policy = Policy(
         timeout=batching.timeout,
         retries=batching.retries,
+        max_reply_bytes=batching.max_reply_bytes,
         label=f"predictor {predictor.name}",
         cancelled=session.cancel,
+        opaque=not session.trusted,
     )
     headers = {} if predictor.format == "python" else session.catalog.headers(predictor)
     adapter = adapter_for(predictor, session.transport, session.python, headers)

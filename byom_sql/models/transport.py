@@ -6,6 +6,11 @@ and the wire server's event loop never waits on a model. (A synchronous client i
 half of what an asyncio client on a loop thread costs per call.) Retries (connect errors, 429, 502,
 503, 504, honouring Retry-After, exponential backoff with jitter) happen here; httpx's
 exceptions are translated here and nowhere else.
+
+Every attempt is bounded: `timeout` covers it from connecting to the reply's last byte (a reply
+that never ends or drips a byte at a time is cut off), the reply may not exceed
+`max_reply_bytes`, and each hop, redirects included (followed only when the engine allows), goes
+only to a host the engine's ModelHosts allows.
 """
 
 from __future__ import annotations
@@ -20,10 +25,14 @@ from typing import TypeVar
 
 import httpx
 
+from byom_sql.config import DEFAULTS
 from byom_sql.errors import ModelProtocolError, ModelUnavailable, QueryCanceled
+from byom_sql.models.hosts import ModelHosts
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
 MAX_BACKOFF = 10.0
 
 
@@ -41,21 +50,35 @@ class Reply:
     content_type: str
     body: bytes
     url: str
+    location: str | None = None  # of a redirect
+    retry_after: float | None = None  # seconds, from a 429 or 503
 
 
 @dataclass(frozen=True)
 class Policy:
     """How hard to try: from the predictor's USING options and the engine's defaults."""
 
-    timeout: float = 60.0
-    retries: int = 3
+    timeout: float = DEFAULTS.timeout
+    """Seconds one attempt may take, from connecting to the last byte of the reply."""
+    retries: int = DEFAULTS.retries
+    max_reply_bytes: int = DEFAULTS.max_reply_bytes
     label: str = "model"  # names the caller in errors: "predictor byom"
     cancelled: threading.Event | None = None  # the statement's cancel flag
+    opaque: bool = False
+    """A network client caused the call: say only that the endpoint failed, not whether the
+    port was closed, reset or silent (that would make the server a port scanner)."""
 
 
 class Transport:
-    def __init__(self, max_connections: int = 64) -> None:
+    def __init__(
+        self,
+        max_connections: int = 64,
+        hosts: ModelHosts | None = None,
+        follow_redirects: bool = False,
+    ) -> None:
         self._max = max_connections
+        self.hosts = hosts or ModelHosts()
+        self.follow_redirects = follow_redirects
         self._client: httpx.Client | None = None
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -85,7 +108,7 @@ class Transport:
                 # identity: compressed replies cost more CPU than they save on a local network
                 self._client = httpx.Client(
                     limits=limits,
-                    follow_redirects=True,
+                    follow_redirects=False,  # each hop is checked against the allowed hosts
                     headers={"Accept-Encoding": "identity"},
                     trust_env=False,
                 )
@@ -93,45 +116,127 @@ class Transport:
             return self._pool
 
     def _send(self, request: Request, policy: Policy) -> Reply:
-        client = self._client
-        assert client is not None
-        timeout = httpx.Timeout(policy.timeout, connect=min(policy.timeout, 10.0))
         for attempt in range(policy.retries + 1):
             last = attempt == policy.retries
             try:
-                response = client.request(
-                    request.method,
-                    request.url,
-                    content=request.body,
-                    headers=request.headers,
-                    timeout=timeout,
-                )
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+                reply = self._attempt(request, policy)
+            except _Retryable as failure:
                 if last:
-                    raise ModelUnavailable(
-                        f"{policy.label}: cannot reach {request.url} "
-                        f"({_reason(exc)}, {attempt + 1} attempt{'s' * bool(attempt)})",
-                        hint="is the model server running at that address?",
+                    tries = f"{attempt + 1} attempt{'s' * bool(attempt)}"
+                    raise _unavailable(
+                        policy,
+                        f"cannot reach {request.url} ({failure}, {tries})",
+                        "is the model server running at that address?",
                     ) from None
                 _pause(_backoff(attempt), policy)
                 continue
-            except httpx.TimeoutException:
-                raise ModelUnavailable(
-                    f"{policy.label}: {request.url} did not answer within {policy.timeout:g} s",
-                    hint="raise USING timeout = <seconds>, or lower batch_size",
-                ) from None
-            except httpx.HTTPError as exc:
-                raise ModelProtocolError(f"{policy.label}: {request.url}: {_reason(exc)}") from None
-            if response.status_code in RETRY_STATUSES and not last:
-                _pause(_retry_after(response) or _backoff(attempt), policy)
+            if reply.status in RETRY_STATUSES and not last:
+                _pause(reply.retry_after or _backoff(attempt), policy)
                 continue
-            return Reply(
-                status=response.status_code,
-                content_type=response.headers.get("content-type", ""),
-                body=response.content,
-                url=request.url,
-            )
+            return reply
         raise AssertionError("unreachable")
+
+    def _attempt(self, request: Request, policy: Policy) -> Reply:
+        """One request, redirects followed when allowed, within `policy.timeout` in all."""
+        deadline = time.monotonic() + policy.timeout
+        for _ in range(MAX_REDIRECTS + 1):
+            self.hosts.check(request.url, policy.label)
+            reply = self._exchange(request, policy, deadline)
+            location = reply.location
+            if reply.status not in REDIRECT_STATUSES or location is None:
+                return reply
+            if not self.follow_redirects:
+                raise ModelProtocolError(
+                    f"{policy.label}: {request.url} answered {reply.status}, a redirect to "
+                    f"{location}, and redirects are not followed",
+                    hint="give the final address as the URL",
+                )
+            request = _redirected(request, reply.status, location)
+        raise ModelProtocolError(f"{policy.label}: more than {MAX_REDIRECTS} redirects")
+
+    def _exchange(self, request: Request, policy: Policy, deadline: float) -> Reply:
+        client = self._client
+        assert client is not None
+        remaining = max(deadline - time.monotonic(), 0.001)
+        timeout = httpx.Timeout(remaining, connect=min(remaining, 10.0))
+        try:
+            with client.stream(
+                request.method,
+                request.url,
+                content=request.body,
+                headers=request.headers,
+                timeout=timeout,
+            ) as response:
+                watchdog = threading.Timer(remaining, response.close)
+                watchdog.daemon = True
+                watchdog.start()
+                try:
+                    body = _read(response, policy, deadline, request.url)
+                finally:
+                    watchdog.cancel()
+                headers = response.headers
+                return Reply(
+                    status=response.status_code,
+                    content_type=headers.get("content-type", ""),
+                    body=body,
+                    url=request.url,
+                    location=headers.get("location"),
+                    retry_after=_retry_after(headers.get("retry-after")),
+                )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise _Retryable(_reason(exc)) from None
+        except httpx.RemoteProtocolError as exc:
+            if time.monotonic() >= deadline:
+                raise _late(policy, request.url) from None
+            raise _Retryable(_reason(exc)) from None
+        except (httpx.TimeoutException, httpx.StreamClosed, httpx.ReadError):
+            if time.monotonic() >= deadline - 0.01:
+                raise _late(policy, request.url) from None
+            raise _Retryable("the connection was reset") from None
+        except httpx.HTTPError as exc:
+            raise _unavailable(policy, f"{request.url}: {_reason(exc)}", None) from None
+
+
+class _Retryable(Exception):
+    """A failure worth another attempt: no connection, or one dropped before the reply."""
+
+
+def _read(response: httpx.Response, policy: Policy, deadline: float, url: str) -> bytes:
+    """The reply body, no longer than max_reply_bytes and no later than the deadline."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_raw():
+        size += len(chunk)
+        if size > policy.max_reply_bytes:
+            raise ModelProtocolError(
+                f"{policy.label}: {url} replied with more than {policy.max_reply_bytes} bytes",
+                hint="raise USING max_reply_bytes, or lower batch_size",
+            )
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("deadline")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _late(policy: Policy, url: str) -> ModelUnavailable:
+    return _unavailable(
+        policy,
+        f"{url} did not answer within {policy.timeout:g} s",
+        "raise USING timeout = <seconds>, or lower batch_size",
+    )
+
+
+def _unavailable(policy: Policy, detail: str, hint: str | None) -> ModelUnavailable:
+    if policy.opaque:
+        return ModelUnavailable(f"{policy.label}: the model endpoint failed")
+    return ModelUnavailable(f"{policy.label}: {detail}", hint=hint)
+
+
+def _redirected(request: Request, status: int, location: str) -> Request:
+    url = str(httpx.URL(request.url).join(location))
+    if status == 303 or (status in (301, 302) and request.method == "POST"):
+        return Request("GET", url, None, request.headers)  # as browsers and httpx do
+    return Request(request.method, url, request.body, request.headers)
 
 
 def _pause(seconds: float, policy: Policy) -> None:
@@ -157,8 +262,7 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0, min(MAX_BACKOFF, 0.1 * 2**attempt))
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:

@@ -31,6 +31,7 @@ class Batching:
     max_concurrency: int
     timeout: float
     retries: int
+    max_reply_bytes: int
 
     @classmethod
     def of(cls, predictor: Predictor, config: EngineConfig) -> Batching:
@@ -40,6 +41,7 @@ class Batching:
             max_concurrency=options.get("max_concurrency", config.max_concurrency),
             timeout=options.get("timeout", config.timeout),
             retries=options.get("retries", config.retries),
+            max_reply_bytes=options.get("max_reply_bytes", config.max_reply_bytes),
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlglot import exp
 
 from byom_sql.catalog import DEFAULT_PROJECT, Predictor
@@ -19,6 +21,7 @@ def create(session: Session, node: nodes.CreatePredictor) -> Result:
     targets = [p.name for p in node.args["predict"]]
     options = check_options((o.option_name, o.option_value) for o in node.args.get("using") or [])
     validate_predictor(options, targets)
+    check_hosts(session, name, options)
     if node.args.get("exists") and catalog.latest(name, project) is not None:
         return Result("CREATE PREDICTOR")
     source = training.Source.of(node)
@@ -48,6 +51,7 @@ def retrain(session: Session, node: nodes.Retrain) -> Result:
     changes = check_options((o.option_name, o.option_value) for o in node.args.get("using") or [])
     options = {**current.options, **changes}
     validate_predictor(options, current.targets)
+    check_hosts(session, name, options)
     source = training.Source.of(node) or training.Source.stored(current)
     if source is None:
         raise InvalidOption(
@@ -77,6 +81,13 @@ def drop(session: Session, node: nodes.DropPredictor) -> Result:
     if not session.catalog.drop_predictor(name, project) and not node.args.get("exists"):
         raise UndefinedObject(f"predictor {project}.{name} does not exist")
     return Result(f"DROP {node.args['kind']}")
+
+
+def check_hosts(session: Session, name: str, options: dict[str, Any]) -> None:
+    """Refuse endpoints this engine may not call, before anything is stored or sent."""
+    for key in ("url.predict", "url.train"):
+        if key in options:
+            session.transport.hosts.check(options[key], f"predictor {name}: {key}")
 
 
 def name_of(table: exp.Table) -> tuple[str, str]:

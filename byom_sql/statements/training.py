@@ -94,8 +94,10 @@ def _call_train_endpoint(session: Session, predictor: Predictor, data: pa.Table)
     policy = Policy(
         timeout=predictor.options.get("train_timeout", config.train_timeout),
         retries=predictor.options.get("retries", config.retries),
+        max_reply_bytes=predictor.options.get("max_reply_bytes", config.max_reply_bytes),
         label=f"predictor {predictor.name}",
         cancelled=session.cancel,
+        opaque=not session.trusted,
     )
     reply = session.transport.call(trainer.train_request(data), policy)
     trainer.check_trained(reply)
