@@ -26,7 +26,7 @@ from byom_sql import guard
 from byom_sql.catalog import Catalog, Predictor
 from byom_sql.config import EngineConfig
 from byom_sql.databases.attachments import Attachments, attach_all, lock_down
-from byom_sql.dialect import Statement, parse
+from byom_sql.dialect import Statement, check_text, parse, too_complex
 from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import Error, QueryError
 from byom_sql.execution import direct
@@ -148,9 +148,15 @@ class Connection:
             raise Error("the connection is closed")
         if self._current is not None:
             self._current.close()
+        for value in _values(params):
+            if isinstance(value, str):
+                check_text(value)
         self.cancel.clear()
         try:
-            result = self._dispatch(statement, params)
+            try:
+                result = self._dispatch(statement, params)
+            except RecursionError:
+                raise too_complex() from None
         except Error as error:
             if error.position is not None and statement.start:
                 error.position += statement.start
@@ -245,6 +251,12 @@ class Connection:
 
 
 _READ_ONLY = (exp.Query, exp.Describe, exp.Show)
+
+
+def _values(params: Params) -> list[Any]:
+    if params is None:
+        return []
+    return list(params.values()) if isinstance(params, Mapping) else list(params)
 
 
 @functools.lru_cache(maxsize=512)

@@ -8,7 +8,11 @@
     ├── DuplicateObject (42710)
     ├── FeatureNotSupported (0A000)
     ├── DataError (22000)               a value cannot be converted to its declared type
+    │   ├── NumericValueOutOfRange (22003)
+    │   └── InvalidText (22021)         not valid UTF-8, a NUL, a lone surrogate
     ├── InsufficientPrivilege (42501)   forbidden in this context (e.g. over the wire)
+    ├── StatementTooComplex (54001)     nested too deep to parse or plan
+    ├── TooManyColumns (54011)
     ├── ModelError (08000)              the model endpoint misbehaved
     │   ├── ModelUnavailable (08001)    could not connect / timed out
     │   ├── ModelProtocolError (08P01)  bad status, bad JSON, wrong row count
@@ -89,7 +93,23 @@ class DataError(Error, code="22000"):
     pass
 
 
+class NumericValueOutOfRange(DataError, code="22003"):
+    pass
+
+
+class InvalidText(DataError, code="22021"):
+    """PostgreSQL's character_not_in_repertoire."""
+
+
 class InsufficientPrivilege(Error, code="42501"):
+    pass
+
+
+class StatementTooComplex(Error, code="54001"):
+    pass
+
+
+class TooManyColumns(Error, code="54011"):
     pass
 
 

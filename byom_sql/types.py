@@ -13,7 +13,7 @@ from typing import Any, TypeAlias
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from byom_sql.errors import DataError
+from byom_sql.errors import DataError, NumericValueOutOfRange
 
 Column: TypeAlias = "pa.Array[Any] | pa.ChunkedArray[Any]"
 
@@ -75,6 +75,11 @@ def coerce(column: Column, dtype: str, *, what: str) -> Column:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         bad = _first_bad_value(column, target)
         shown = f"value {bad!r}" if bad is not None else "a value"
+        if "not in range" in str(exc) or "overflow" in str(exc).lower():
+            raise NumericValueOutOfRange(
+                f"{what} is declared {dtype}, but {shown} is out of its range",
+                hint="fix the data, or change dtype_dict",
+            ) from exc
         raise DataError(
             f"{what} is declared {dtype}, but {shown} cannot be converted to it",
             hint="fix the data, cast it in the query, or change dtype_dict",

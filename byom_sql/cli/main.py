@@ -19,6 +19,7 @@ from typing import TextIO
 from byom_sql import __version__
 from byom_sql.cli import render
 from byom_sql.cli.backends import Backend, Outcome, open_backend
+from byom_sql.dialect import decode
 from byom_sql.errors import Error
 
 Run = Callable[[argparse.Namespace], int]
@@ -110,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scripts = [(f"-c #{i + 1}", sql) for i, sql in enumerate(args.command)]
         scripts += [(path, _read(path)) for path in args.file]
         if not scripts and not sys.stdin.isatty():
-            scripts = [("stdin", sys.stdin.read())]
+            scripts = [("stdin", _read("-"))]
         if not scripts:
             return _shell(args)
         backend = open_backend(args.database, args.connect)
@@ -167,10 +168,14 @@ def _shell(args: argparse.Namespace) -> int:
 
 
 def _read(path: str) -> str:
+    """A script's text; bytes that are not UTF-8 are an error saying where, not a traceback."""
     if path == "-":
-        return sys.stdin.read()
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
+        return decode(sys.stdin.buffer.read())
+    try:
+        with open(path, "rb") as handle:
+            return decode(handle.read())
+    except OSError as error:
+        raise Error(f"cannot read {path}: {error.strerror or error}") from None
 
 
 def _load_subcommands() -> None:

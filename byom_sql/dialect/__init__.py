@@ -6,6 +6,7 @@ DuckDB statements can be run verbatim, and turns sqlglot's errors into `SqlSynta
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -16,7 +17,7 @@ from sqlglot.tokens import Token, TokenType  # type: ignore[attr-defined]
 from byom_sql.dialect import nodes
 from byom_sql.dialect.generator import ByomGenerator
 from byom_sql.dialect.parser import ByomParser, is_our_secret
-from byom_sql.errors import SqlSyntaxError
+from byom_sql.errors import InvalidText, SqlSyntaxError, StatementTooComplex
 
 
 class Byom(DuckDB):
@@ -44,10 +45,12 @@ def parse(sql: str, *, lenient: bool = False) -> list[Statement]:
     With `lenient`, a statement that sqlglot cannot parse but that is not one of ours is
     returned with `node=None`: DuckDB's own parser has the last word on DuckDB SQL.
     """
+    check_text(sql)
     try:
         all_tokens = DIALECT.tokenize(sql)
     except TokenError as error:
         raise _token_error(sql, error) from None
+    _check_nesting(sql, all_tokens)
     statements = []
     for chunk in _split(all_tokens):
         start, end = chunk[0].start, chunk[-1].end + 1
@@ -55,6 +58,8 @@ def parse(sql: str, *, lenient: bool = False) -> list[Statement]:
         node: exp.Expr | None
         try:
             node = DIALECT.parser().parse(chunk, sql)[0]
+        except RecursionError:
+            raise too_complex(sql, start) from None
         except (ParseError, IndexError) as failure:  # sqlglot trips on a few inputs: SHOW ALL
             problem = (
                 _syntax_error(sql, failure)
@@ -78,7 +83,70 @@ def parse_one(sql: str) -> exp.Expr:
 
 
 def to_sql(node: exp.Expr) -> str:
-    return node.sql(dialect=DIALECT)
+    try:
+        return str(node.sql(dialect=DIALECT))
+    except RecursionError:
+        raise too_complex() from None
+
+
+MAX_NESTING = 200
+"""Parentheses, brackets, CASE and unary operators nested deeper than this are refused before
+sqlglot's recursive parser would exhaust Python's stack."""
+RECURSION_LIMIT = 10_000
+"""sqlglot takes 20 to 30 Python frames a nesting level: Python's default limit of 1000 would
+stop at about 40 levels. Frames of Python calls take no C stack in Python 3.11."""
+if sys.getrecursionlimit() < RECURSION_LIMIT:
+    sys.setrecursionlimit(RECURSION_LIMIT)
+_OPENERS = {TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE, TokenType.CASE}
+_CLOSERS_ = {TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE, TokenType.END}
+_UNARY = {TokenType.NOT, TokenType.DASH, TokenType.PLUS, TokenType.TILDE}
+
+
+def too_complex(sql: str = "", position: int | None = None) -> StatementTooComplex:
+    return StatementTooComplex(
+        f"statement too complex: nested more than {MAX_NESTING} levels deep",
+        position=position,
+        hint="flatten the nesting (a CTE per level, IN (…) lists instead of nested ORs)",
+    )
+
+
+def _check_nesting(sql: str, tokens: list[Token]) -> None:
+    depth = run = 0
+    for token in tokens:
+        kind = token.token_type
+        if kind in _OPENERS:
+            depth += 1
+        elif kind in _CLOSERS_:
+            depth -= 1
+        run = run + 1 if kind in _UNARY else 0
+        if depth > MAX_NESTING or run > MAX_NESTING:
+            raise too_complex(sql, token.start)
+
+
+def check_text(sql: str) -> None:
+    """Text a statement may hold: no lone surrogate (not UTF-8) and no NUL (as PostgreSQL)."""
+    nul = sql.find("\x00")
+    if nul >= 0:
+        raise InvalidText("invalid byte sequence for encoding UTF8: 0x00", position=nul)
+    try:
+        sql.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidText(
+            f"invalid character for encoding UTF8 at position {error.start + 1}: a lone "
+            "surrogate (text that is not Unicode)",
+            position=error.start,
+        ) from None
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 text from bytes (a file, stdin, a network message), or InvalidText saying where."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        bad = data[error.start : error.start + 1].hex()
+        raise InvalidText(
+            f"invalid byte sequence for encoding UTF8: 0x{bad} at byte {error.start + 1}"
+        ) from None
 
 
 def is_byom_statement(node: exp.Expr) -> bool:

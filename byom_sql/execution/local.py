@@ -14,7 +14,7 @@ from sqlglot import exp
 from byom_sql import types
 from byom_sql.dialect import to_sql
 from byom_sql.duckdb_errors import duckdb_errors
-from byom_sql.errors import Error
+from byom_sql.errors import Error, NumericValueOutOfRange
 from byom_sql.execution.scoring import score
 from byom_sql.planning.plan import Materialize, Plan, Predict
 from byom_sql.result import Result, command_of, returns_rows
@@ -154,7 +154,16 @@ def _inline(final: exp.Expr, name: str, table: pa.Table) -> bool:
 def _constant_table(cursor: duckdb.DuckDBPyConnection, step: Predict) -> pa.Table:
     if step.rows is not None:
         columns = list(zip(*step.rows, strict=True))
-        return pa.table([pa.array(list(c)) for c in columns], names=list(step.features))
+        arrays = []
+        for feature, values in zip(step.features, columns, strict=True):
+            try:
+                arrays.append(pa.array(list(values)))
+            except OverflowError:
+                raise NumericValueOutOfRange(
+                    f"input {feature!r} of predictor {step.predictor.name}: "
+                    f"{max(values, key=abs)} is out of range for a 64-bit integer"
+                ) from None
+        return pa.table(arrays, names=list(step.features))
     assert step.inputs is not None
     sql = to_sql(step.inputs)
     with duckdb_errors(sql):
