@@ -22,6 +22,7 @@ from byom_sql.errors import DuplicateObject, InvalidOption, UndefinedObject
 from byom_sql.secrets import SecretStore, environment
 
 DEFAULT_PROJECT = "mindsdb"
+CATALOG_SCHEMA = "byom"  # the engine's own tables in the database file
 RESERVED_NAMES = ("models", "models_versions", "predictors", "databases")
 
 _SCHEMA = """

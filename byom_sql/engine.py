@@ -63,18 +63,32 @@ class Engine:
         if not self.config.external_access:
             lock_down(self.attachments, self.catalog)
         self._closed = False
+        self._scopes: dict[str, str] | None = None
         self._lock = threading.Lock()
         self._schema_changes = itertools.count(1)
         self.schema_version = 0  # moves on after any statement that may create or drop names
 
-    def connect(self, *, trusted: bool = True, owns_engine: bool = False) -> Connection:
+    def connect(
+        self, *, trusted: bool = True, read_only: bool = False, owns_engine: bool = False
+    ) -> Connection:
         """A session. `trusted=False` for network clients: they may use Python predictors but
-        not create them. With `owns_engine`, closing the session closes the engine."""
+        not create them, nor change engine-wide settings; `read_only` ones may only read (see
+        guard.py). With `owns_engine`, closing the session closes the engine."""
         if self._closed:
             raise Error("the engine is closed")
         with duckdb_errors():
             cursor = self._db.cursor()
-        return Connection(self, cursor, trusted=trusted, owns_engine=owns_engine)
+        return Connection(
+            self, cursor, trusted=trusted, read_only=read_only, owns_engine=owns_engine
+        )
+
+    def setting_scope(self, name: str) -> str | None:
+        """GLOBAL or LOCAL: whether a DuckDB setting is the engine's or a session's."""
+        if self._scopes is None:
+            with duckdb_errors():
+                rows = self._db.execute("SELECT name, scope FROM duckdb_settings()").fetchall()
+            self._scopes = {str(n).lower(): str(s) for n, s in rows}
+        return self._scopes.get(name.lower())
 
     def lock_down(self, allowed_directories: Sequence[str] = ()) -> None:
         """Turn DuckDB's external access off for good (see databases.attachments)."""
@@ -110,10 +124,12 @@ class Connection:
         *,
         owns_engine: bool = False,
         trusted: bool = True,
+        read_only: bool = False,
     ):
         self.engine = engine
         self.cursor = cursor
         self.trusted = trusted  # the embedding program itself, not a network client
+        self.read_only = read_only  # a network client that may only read
         self.cancel = threading.Event()
         self.catalog = engine.catalog
         self.attachments = engine.attachments
@@ -170,7 +186,13 @@ class Connection:
     def _dispatch(self, statement: Statement, params: Params) -> Result:
         node = statement.node
         if not self.trusted:
-            guard.check(node, statement.sql, locked=not self.engine.config.external_access)
+            guard.check(
+                node,
+                statement.sql,
+                locked=not self.engine.config.external_access,
+                read_only=self.read_only,
+                scope=self.engine.setting_scope,
+            )
         if node is None:
             return self._unparsed(statement, params)
         if handles(self, node):

@@ -17,7 +17,7 @@ import pytest
 import byom_sql
 from byom_sql.redact import MASK, redact
 from tests.model_server import ModelServer
-from tests.wire import WireServer
+from tests.wire import WireServer, prepared_server
 
 TOKEN = "Bearer tok-7f3a9c1e"
 INLINE = "inline-key-55d2e8"
@@ -201,22 +201,19 @@ SETUP = [
 ]
 
 
+def secret_setup(model: ModelServer) -> list[str]:
+    headers = f'{{"Authorization": {{"secret": "tok"}}, "X-Key": "{INLINE}"}}'
+    return [
+        f"CREATE SECRET tok WITH VALUE = '{TOKEN}'",
+        predictor_sql(model, "p", headers),
+        f"CREATE DATABASE d WITH ENGINE = 'postgres', PARAMETERS = {POSTGRES}",
+    ]
+
+
 @pytest.fixture(scope="module")
 def secret_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WireServer]:
-    directory = tmp_path_factory.mktemp("secrets")
-    model = ModelServer().start()
-    with byom_sql.connect(str(directory / "wire.duckdb")) as con:
-        con.sql(f"CREATE SECRET tok WITH VALUE = '{TOKEN}'")
-        con.sql(
-            predictor_sql(
-                model, "p", f'{{"Authorization": {{"secret": "tok"}}, "X-Key": "{INLINE}"}}'
-            )
-        )
-        con.sql(f"CREATE DATABASE d WITH ENGINE = 'postgres', PARAMETERS = {POSTGRES}")
-    server = WireServer(directory)
-    yield server
-    server.stop()
-    model.stop()
+    with prepared_server(tmp_path_factory.mktemp("secrets"), secret_setup) as server:
+        yield server
 
 
 def test_no_spelling_gives_a_wire_client_a_secret(secret_server: WireServer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -10,11 +11,12 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+import byom_sql
 from tests.model_server import ModelServer
 
 JDBC_JAR = Path("/usr/share/java/postgresql.jar")  # Debian's libpostgresql-jdbc-java
@@ -93,6 +95,26 @@ class WireServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+@contextlib.contextmanager
+def prepared_server(
+    directory: Path, setup: Callable[[ModelServer], list[str]], *args: str
+) -> Iterator[WireServer]:
+    """A server on a database prepared in process first (what a wire client may not do
+    itself), with a model server of its own that the statements `setup` gives can use."""
+    model = ModelServer().start()
+    try:
+        with byom_sql.connect(str(directory / "wire.duckdb")) as con:
+            for sql in setup(model):
+                con.sql(sql)
+        server = WireServer(directory, *args)
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        model.stop()
 
 
 @pytest.fixture(scope="module")

@@ -19,11 +19,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_database_option(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=55432, help="port (default: 55432)")
-    parser.add_argument("--user", help="the only user name accepted (default: any)")
+    parser.add_argument(
+        "--user",
+        action="append",
+        metavar="NAME",
+        help="a user name accepted (repeatable; default: any name)",
+    )
     parser.add_argument(
         "--password-env",
         metavar="VAR",
         help="require the password held in environment variable VAR (SCRAM-SHA-256)",
+    )
+    parser.add_argument(
+        "--passwords-file",
+        metavar="FILE",
+        help="per-user passwords, one 'user:password' a line (the users it names are accepted)",
+    )
+    parser.add_argument(
+        "--read-only-users",
+        metavar="NAMES",
+        default="",
+        help="comma-separated users who may only read: queries, SHOW, DESCRIBE, EXPLAIN",
+    )
+    parser.add_argument(
+        "--writers",
+        metavar="NAMES",
+        help="comma-separated users who may create, change and drop predictors, databases, "
+        "secrets and tables; with it, every other user may only read",
+    )
+    parser.add_argument(
+        "--max-auth-failures",
+        type=int,
+        default=5,
+        metavar="N",
+        help="refuse a client address for a minute after N failed logins (default 5; 0: never)",
+    )
+    parser.add_argument(
+        "--require-tls",
+        action="store_true",
+        help="refuse connections that do not use TLS (needs --tls-cert and --tls-key)",
     )
     parser.add_argument(
         "--auth-method",
@@ -77,14 +111,21 @@ def serve(args: argparse.Namespace) -> int:
     if args.tls_cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.tls_cert, args.tls_key)
+    passwords = _passwords(args.passwords_file) if args.passwords_file else {}
+    users = tuple(args.user or ()) + tuple(passwords)
     config = ServerConfig(
         host=args.host,
         port=args.port,
-        user=args.user,
+        users=users or None,
         password=password,
+        passwords=passwords,
         auth_method=args.auth_method,
         ssl_context=context,
+        require_tls=args.require_tls,
+        max_auth_failures=args.max_auth_failures,
         max_connections=args.max_connections,
+        read_only_users=_names(args.read_only_users),
+        writers=_names(args.writers) if args.writers is not None else None,
     )
     try:
         config.check()
@@ -102,3 +143,25 @@ def serve(args: argparse.Namespace) -> int:
     with Engine(args.database, engine_config) as engine:
         run(engine, config)
     return 0
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(n.strip() for n in text.split(",") if n.strip())
+
+
+def _passwords(path: str) -> dict[str, str]:
+    """`user:password` lines; blank lines and # comments are skipped."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError as error:
+        raise Error(f"cannot read --passwords-file {path}: {error.strerror or error}") from None
+    found: dict[str, str] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        user, sep, secret = line.partition(":")
+        if not sep or not user.strip() or not secret:
+            raise Error(f"{path}, line {number}: expected user:password")
+        found[user.strip()] = secret
+    return found

@@ -2,6 +2,10 @@
 
 SCRAM is done by hand because libpq sends an empty user name (`n=`) in client-first (the user
 is the startup packet's), which scramp's server side rejects. No channel binding.
+
+An unknown user goes through the same exchange as a known one, against a made-up secret (as
+PostgreSQL does), so neither the answer nor its timing tells which user names exist; a source
+that keeps failing is refused for a while (`Throttle`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,18 @@ class ScramSecret:
         salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
         stored = hashlib.sha256(_hmac(salted, b"Client Key")).digest()
         return cls(salt, iterations, stored, _hmac(salted, b"Server Key"))
+
+    @classmethod
+    def made_up(cls, user: str, key: bytes) -> ScramSecret:
+        """A secret no password matches, the same for a user name at every attempt (a salt
+        that changed would tell the name is unknown)."""
+        name = user.encode()
+        return cls(
+            _hmac(key, b"salt " + name)[:16],
+            ITERATIONS,
+            _hmac(key, b"stored " + name),
+            _hmac(key, b"server " + name),
+        )
 
 
 def _attributes(message: str) -> dict[str, str]:
@@ -104,6 +120,30 @@ class ScramExchange:
         return f"v={_b64(_hmac(self.secret.server_key, auth_message))}".encode()
 
 
-def cleartext_matches(message: bytes, password: str) -> bool:
-    """A PasswordMessage body (the password, NUL-terminated) against the expected one."""
-    return hmac.compare_digest(message.rstrip(b"\x00"), password.encode())
+def cleartext_matches(message: bytes, password: str | None) -> bool:
+    """A PasswordMessage body (the password, NUL-terminated) against the expected one; None
+    (an unknown user) is compared with as much work, and never matches."""
+    expected = password.encode() if password is not None else secrets.token_bytes(16)
+    return hmac.compare_digest(message.rstrip(b"\x00"), expected) and password is not None
+
+
+class Throttle:
+    """Refuses a source after `limit` failed logins within `window` seconds, until the window
+    has passed since its last failure; a limit of None refuses nobody."""
+
+    def __init__(self, limit: int | None = 5, window: float = 60.0):
+        self.limit, self.window = limit, window
+        self._failures: dict[str, list[float]] = {}
+
+    def failed(self, source: str, now: float) -> None:
+        recent = [t for t in self._failures.get(source, []) if now - t < self.window]
+        self._failures[source] = [*recent, now]
+
+    def refused_for(self, source: str, now: float) -> float:
+        """Seconds the source must still wait; 0 when it may try."""
+        recent = [t for t in self._failures.get(source, []) if now - t < self.window]
+        if not recent:
+            self._failures.pop(source, None)
+        if self.limit is None or len(recent) < self.limit:
+            return 0.0
+        return self.window - (now - recent[-1])

@@ -9,12 +9,14 @@ import asyncio
 import ipaddress
 import itertools
 import logging
+import math
 import secrets
 import signal
 import ssl
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from byom_sql.engine import Engine
 from byom_sql.server import auth, messages
@@ -37,18 +39,37 @@ class ConfigurationError(Exception):
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 55432
-    user: str | None = None  # None: any user name
-    password: str | None = None  # None: trust
+    users: tuple[str, ...] | None = None  # the user names accepted; None: any
+    password: str | None = None  # every user's; None: trust (unless in passwords)
+    passwords: Mapping[str, str] = field(default_factory=dict)  # per user, over `password`
     auth_method: str = "scram-sha-256"  # or "password" (cleartext); used with a password
     ssl_context: ssl.SSLContext | None = None
+    require_tls: bool = False  # refuse connections that do not start TLS
+    max_auth_failures: int = 5  # a minute's refusal for an address after this many; 0: off
     max_connections: int = 100
+    read_only_users: frozenset[str] = frozenset()
+    writers: frozenset[str] | None = None  # when given, every other user only reads
+
+    @property
+    def authenticates(self) -> bool:
+        return self.password is not None or bool(self.passwords)
+
+    def password_of(self, user: str) -> str | None:
+        return self.passwords.get(user, self.password)
+
+    def read_only(self, user: str) -> bool:
+        return user in self.read_only_users or (
+            self.writers is not None and user not in self.writers
+        )
 
     def check(self) -> None:
-        if self.password is None and not is_loopback(self.host):
+        if not self.authenticates and not is_loopback(self.host):
             raise ConfigurationError(
                 f"refusing to listen on {self.host} without authentication: set a password "
-                "(--password-env) or bind a loopback address such as 127.0.0.1"
+                "(--password-env, --passwords-file) or bind a loopback address such as 127.0.0.1"
             )
+        if self.require_tls and self.ssl_context is None:
+            raise ConfigurationError("--require-tls needs --tls-cert and --tls-key")
 
 
 def is_loopback(host: str) -> bool:
@@ -89,7 +110,11 @@ class Server:
         self.sessions: dict[int, tuple[int, Session]] = {}
         self._pids = itertools.count(1001)
         self._pool = ThreadPoolExecutor(config.max_connections + 2, "byom-session")
-        self._scram = auth.ScramSecret.of(config.password) if config.password else None
+        self._key = secrets.token_bytes(32)  # makes up SCRAM secrets for unknown users
+        passwords = {config.password, *config.passwords.values()} - {None}
+        # computed now: a first login must not take longer than the next ones
+        self._scram = {p: auth.ScramSecret.of(p) for p in passwords if p is not None}
+        self._throttle = auth.Throttle(config.max_auth_failures or None)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> asyncio.Server:
@@ -150,19 +175,26 @@ class Server:
                 if len(self.sessions) >= self.config.max_connections:
                     await client.fatal("53300", "sorry, too many clients already")
                     return
+                tls = client.writer.get_extra_info("ssl_object") is not None
+                if self.config.require_tls and not tls:
+                    await client.fatal(
+                        "28000",
+                        f'no encryption: user "{user}" must connect with TLS (sslmode=require)',
+                    )
+                    return
                 if not await self._authenticate(client, user):
                     return
         except TimeoutError:
             log.warning("%s: no startup within %d s, closing", client.peer, STARTUP_TIMEOUT)
             return
         pid, secret = next(self._pids), secrets.randbelow(2**31)
-        state = SessionState(self.engine.connect(trusted=False), user, database, backend_pid=pid)
+        connection = self.engine.connect(trusted=False, read_only=self.config.read_only(user))
+        state = SessionState(connection, user, database, backend_pid=pid)
         for key, value in startup.parameters.items():
             if key.lower() in _STARTUP_SETTINGS:
                 state.settings[key.lower()] = value
         session = Session(state.conn, state)
         self.sessions[pid] = (secret, session)
-        tls = client.writer.get_extra_info("ssl_object") is not None
         log.info(
             "connection from %s: pid %d user %r database %r%s",
             client.peer,
@@ -206,30 +238,47 @@ class Server:
                 return packet
 
     async def _authenticate(self, client: _Client, user: str) -> bool:
+        """Trust, or a password; an unknown user is asked for one too, and always fails."""
         config = self.config
-        if config.user is not None and user != config.user:
-            await client.fatal("28000", f'role "{user}" does not exist')
+        known = config.users is None or user in config.users
+        if not config.authenticates:
+            if not known:
+                await client.fatal("28000", f'role "{user}" does not exist')
+            return known
+        source = client.peer.rsplit(":", 1)[0]
+        wait = self._throttle.refused_for(source, time.monotonic())
+        if wait:
+            await client.fatal(
+                "28000",
+                f"too many failed authentication attempts from {source}: "
+                f"try again in {math.ceil(wait)} s",
+            )
             return False
-        if config.password is None:
-            return True
+        password = config.password_of(user) if known else None
         try:
             if config.auth_method == "password":
                 await client.send(messages.authentication_cleartext())
-                if not auth.cleartext_matches(await self._password(client), config.password):
+                if not auth.cleartext_matches(await self._password(client), password):
                     raise auth.AuthenticationFailed("wrong password")
             else:
-                assert self._scram is not None
-                exchange = auth.ScramExchange(self._scram)
+                exchange = auth.ScramExchange(self._secret(user, password))
                 await client.send(messages.authentication_sasl([auth.MECHANISM]))
                 server_first = exchange.first(await self._password(client))
                 await client.send(messages.authentication_sasl_continue(server_first))
                 server_final = exchange.final(await self._password(client))
                 await client.send(messages.authentication_sasl_final(server_final))
         except auth.AuthenticationFailed as exc:
+            self._throttle.failed(source, time.monotonic())
             log.warning("%s: authentication failed for user %r: %s", client.peer, user, exc)
             await client.fatal("28P01", f'password authentication failed for user "{user}"')
             return False
         return True
+
+    def _secret(self, user: str, password: str | None) -> auth.ScramSecret:
+        """The user's SCRAM secret, computed once; a made-up one when there is no password."""
+        if password is None:
+            return auth.ScramSecret.made_up(user, self._key)
+        return self._scram[password]
 
     async def _password(self, client: _Client) -> bytes:
         kind, body = await client.read_message()
