@@ -12,7 +12,7 @@ A Connection is the `Session` statement handlers and executors see (session.py).
 
 from __future__ import annotations
 
-import functools
+import collections
 import itertools
 import logging
 import threading
@@ -153,7 +153,8 @@ class Connection:
 
     def stream(self, query: str, params: Params = None) -> Iterator[Result]:
         """One Result per statement, each run when the previous one has been taken."""
-        statements = parse_script(query)
+        self.cancel.clear()
+        statements = parse_script(query, self.cancel)
         if params and len(statements) > 1:
             raise Error("parameters can only be used with a single statement")
         for statement in statements:
@@ -281,11 +282,22 @@ def _values(params: Params) -> list[Any]:
     return list(params.values()) if isinstance(params, Mapping) else list(params)
 
 
-@functools.lru_cache(maxsize=512)
-def _parse_cached(query: str) -> tuple[Statement, ...]:
-    return tuple(parse(query, lenient=True))
+_PARSED: collections.OrderedDict[str, tuple[Statement, ...]] = collections.OrderedDict()
+_PARSED_LOCK = threading.Lock()
+CACHED_SCRIPTS = 512
+CACHED_LENGTH = 16 * 1024  # longer scripts (a bulk load) are parsed each time, not kept
 
 
-def parse_script(query: str) -> tuple[Statement, ...]:
+def parse_script(query: str, cancel: threading.Event | None = None) -> tuple[Statement, ...]:
     """Statements of a script, cached by text; callers that change a node copy it first."""
-    return _parse_cached(query)
+    with _PARSED_LOCK:
+        if (cached := _PARSED.get(query)) is not None:
+            _PARSED.move_to_end(query)
+            return cached
+    statements = tuple(parse(query, lenient=True, cancel=cancel))
+    if len(query) <= CACHED_LENGTH:
+        with _PARSED_LOCK:
+            _PARSED[query] = statements
+            if len(_PARSED) > CACHED_SCRIPTS:
+                _PARSED.popitem(last=False)
+    return statements

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from byom_sql.errors import InvalidOption
 from byom_sql.redact import MASK
 from byom_sql.secrets import is_reference
+from byom_sql.sqlbuild import quote_string
 from byom_sql.types import known_dtypes, normalize_dtype
 
 FORMATS = {
@@ -290,5 +291,5 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+        return quote_string(value)
     return json.dumps(value)

@@ -19,6 +19,7 @@ import pytest
 import byom_sql
 from byom_sql.models.python import load_model
 from byom_sql.serving import App
+from byom_sql.serving.http import Request, Response
 from tests import pymodels
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,16 +156,18 @@ def test_serve_model_refuses_what_it_cannot_load(tmp_path: Path) -> None:
 
 def test_request_layouts_without_sockets() -> None:
     app = App(load_model(pymodels.my_model, None))
+
+    def answer(method: str, path: str, content_type: str, body: bytes) -> Response:
+        return app.handle(Request(method, path, {"content-type": content_type}, body))
+
     records = b'{"df": "[{\\"x\\": 1, \\"y\\": 2}, {\\"x\\": 3, \\"y\\": 4}]"}'
-    assert app.handle("POST", "/predict", "application/json", records)[2] == (
-        b'{"prediction":[3,7]}'
-    )
+    assert answer("POST", "/predict", "application/json", records).body == (b'{"prediction":[3,7]}')
     to_dict = b'{"df": "{\\"x\\": {\\"0\\": 1}, \\"y\\": {\\"0\\": 5}}"}'  # MindsDB 2022
-    assert app.handle("POST", "/predict", "application/json", to_dict)[2] == b'{"prediction":[6]}'
+    assert answer("POST", "/predict", "application/json", to_dict).body == b'{"prediction":[6]}'
     split_v1 = b'{"columns": ["x", "y"], "data": [[1, 1]]}'
     content_type = "application/json; format=pandas-split"
-    assert app.handle("POST", "/invocations", content_type, split_v1)[2] == (b'{"predictions":[2]}')
-    assert app.handle("GET", "/predict", "", b"")[0] == 405
-    assert app.handle("POST", "/nowhere", "", b"")[0] == 404
-    missing = app.handle("POST", "/predict", "application/json", b'{"df": [{"x": 1}]}')
-    assert missing[0] == 400 and b"needs column 'y'" in missing[2]
+    assert answer("POST", "/invocations", content_type, split_v1).body == b'{"predictions":[2]}'
+    assert answer("GET", "/predict", "", b"").status == 405
+    assert answer("POST", "/nowhere", "", b"").status == 404
+    missing = answer("POST", "/predict", "application/json", b'{"df": [{"x": 1}]}')
+    assert missing.status == 400 and b"needs column 'y'" in bytes(missing.body)  # type: ignore[arg-type]

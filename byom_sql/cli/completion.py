@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
+from byom_sql import sqlbuild
 from byom_sql.cli.introspect import Names
 from byom_sql.cli.lexer import keywords
 from byom_sql.options import ALIASES, FORMATS, OPTIONS
@@ -198,7 +199,7 @@ def _matching(
     for candidate in starts + contains:
         text = candidate.lower() if lower else candidate
         if quote and not _SIMPLE_NAME.match(text):
-            text = '"' + text.replace('"', '""') + '"'
+            text = sqlbuild.quote(text)
         out.append(Suggestion(text, len(word), (docs or {}).get(candidate, meta)))
     return out
 

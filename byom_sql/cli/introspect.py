@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from byom_sql.cli.backends import Backend, Row
 from byom_sql.errors import Error
+from byom_sql.sqlbuild import quote, quote_string
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,8 @@ def tables_query(pattern: str | None) -> str:
     """TABLES, filtered by a name pattern where * is any text (psql's \\dt pattern)."""
     if not pattern:
         return TABLES.format(pattern="")
-    like = pattern.replace("'", "''").replace("*", "%")
-    return TABLES.format(pattern=f" AND lower(table_name) LIKE lower('{like}')")
+    like = quote_string(pattern.replace("*", "%"))
+    return TABLES.format(pattern=f" AND lower(table_name) LIKE lower({like})")
 
 
 @dataclass
@@ -70,13 +71,11 @@ def load_names(backend: Backend) -> Names:
     for project, name, predict in _rows(backend, _PREDICTORS):
         names.predictors[(project, name)] = _split(predict)
     for project, name in list(names.predictors)[:_MAX_DESCRIBED]:
-        described = dict(_rows(backend, f"DESCRIBE {_quoted(project)}.{_quoted(name)}"))
+        described: dict[str, object] = dict(
+            _rows(backend, f"DESCRIBE {quote(project)}.{quote(name)}")
+        )
         names.predictors[(project, name)] += _split(described.get("features"))
     return names
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _split(text: object) -> list[str]:

@@ -44,7 +44,7 @@ def _highlighted() -> list[str]:
     return sorted(set(BYOM_KEYWORDS) | set(reserved) | {"ATTACH", "DETACH", "INSTALL", "LOAD"})
 
 
-class ByomLexer(SqlLexer):
+class ByomLexer(SqlLexer):  # type: ignore[misc]  # pygments has no types
     """Pygments' SQL lexer, plus our keywords, DuckDB's, `backtick` names, $1 parameters,
     decimal numbers and JSON braces."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -90,15 +91,15 @@ def table(
         return (null(text) if null and source[i] is None else text) + padding
 
     lines = [
-        line(lambda i, level=level: _clip(heads[i][level], widths[i]).center(widths[i]))
+        line(functools.partial(_head, heads, widths, level))
         for level in range(len(heads[0]) if heads else 0)
     ]
     lines.append("-" + "-+-".join("-" * (widths[i] if i >= 0 else 1) for i in columns) + "-")
     for source, row in zip(rows, body, strict=True):
-        if isinstance(row, Omitted):
+        if isinstance(row, Omitted) or isinstance(source, Omitted):
             lines.append(line(lambda i: "…".center(widths[i])))
         else:
-            lines.append(line(lambda i, s=source, r=row: data(s, r, i)))
+            lines.append(line(functools.partial(data, source, row)))
     if footer:
         lines.append(count_rows(sum(r.count if isinstance(r, Omitted) else 1 for r in rows)))
     return "\n".join(lines)
@@ -233,6 +234,10 @@ def error(err: Error, sql: str, source: str = "") -> str:
         line, column = line_and_column(sql, err.position)
         text += f"\nLINE {line}, column {column}:\n{caret(sql, err.position)}"
     return text
+
+
+def _head(heads: list[list[str]], widths: list[int], level: int, i: int) -> str:
+    return _clip(heads[i][level], widths[i]).center(widths[i])
 
 
 def _clip(text: str, width: int) -> str:

@@ -12,6 +12,7 @@ from byom_sql.config import EngineConfig
 from byom_sql.engine import Engine
 from byom_sql.errors import Error
 from byom_sql.models.hosts import ModelHosts
+from byom_sql.server.messages import MAX_MESSAGE
 from byom_sql.server.server import ConfigurationError, ServerConfig, run
 
 
@@ -53,6 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=5,
         metavar="N",
         help="refuse a client address for a minute after N failed logins (default 5; 0: never)",
+    )
+    parser.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=MAX_MESSAGE,
+        metavar="N",
+        help=f"refuse (FATAL 54000) a protocol message longer than N bytes (default {MAX_MESSAGE})",
     )
     parser.add_argument(
         "--require-tls",
@@ -123,6 +131,7 @@ def serve(args: argparse.Namespace) -> int:
         ssl_context=context,
         require_tls=args.require_tls,
         max_auth_failures=args.max_auth_failures,
+        max_message_bytes=args.max_message_bytes,
         max_connections=args.max_connections,
         read_only_users=_names(args.read_only_users),
         writers=_names(args.writers) if args.writers is not None else None,

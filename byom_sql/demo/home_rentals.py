@@ -95,7 +95,7 @@ class _Uniform:
     def normal(self, n: int) -> np.ndarray:
         """Box-Muller: two uniforms per normal."""
         radius = np.sqrt(-2.0 * np.log1p(-self(n)))
-        return radius * np.cos(2.0 * np.pi * self(n))
+        return np.asarray(radius * np.cos(2.0 * np.pi * self(n)))
 
 
 def _choice(u: np.ndarray, weights: tuple[float, ...]) -> np.ndarray:

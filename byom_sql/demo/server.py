@@ -14,56 +14,46 @@ The frame may be records (`[{col: value}, …]`) or columns (`{col: [values]}` o
 from __future__ import annotations
 
 import argparse
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from byom_sql.demo.model import LogisticRegression
+from byom_sql.serving.bodies import Columns, columns_of
+from byom_sql.serving.http import BadRequest, HttpServer, Request, Response, json_response
 
 PREFIX = "/my_model"
 
 
-class BadRequest(Exception):
-    pass
-
-
-class ModelServer:
+class ModelServer(HttpServer):
     """The HTTP server and the one model it holds; `with ModelServer() as s:` serves on a free
     127.0.0.1 port in a background thread."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, prefix: str = PREFIX):
+        super().__init__(self.answer, host, port)
         self.prefix = prefix
         self.model: LogisticRegression | None = None
         self.features: list[str] = []
-        self._httpd = ThreadingHTTPServer((host, port), _handler(self))
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        self.url = f"http://{host}:{self.port}{prefix}"
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> ModelServer:
-        """Serve in a background thread."""
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self._thread.start()
-        return self
+    @property
+    def url(self) -> str:
+        return f"{super().url}{self.prefix}"
 
-    def serve_forever(self) -> None:
-        self._httpd.serve_forever()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-        self._httpd.server_close()
-
-    def __enter__(self) -> ModelServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def answer(self, request: Request) -> Response:
+        routes: dict[tuple[str, str], Callable[[Any], dict[str, Any]]] = {
+            ("POST", f"{self.prefix}/train"): self.train,
+            ("POST", f"{self.prefix}/predict"): self.predict,
+            ("GET", f"{self.prefix}/health"): lambda _: {
+                "status": "ok",
+                "trained": self.model is not None,
+            },
+        }
+        route = routes.get((request.method, request.path))
+        if route is None:
+            return json_response({"error": f"no such route: {request.method} {request.path}"}, 404)
+        body = request.json() if request.method == "POST" else None
+        return json_response(route(body))
 
     def train(self, body: Any) -> dict[str, Any]:
         target = body.get("target") if isinstance(body, dict) else None
@@ -96,28 +86,14 @@ class ModelServer:
         return {"prediction": labels, "confidence": confidence}
 
 
-def _frame(body: Any) -> dict[str, list[Any]]:
+def _frame(body: Any) -> Columns:
     """Columns of the `df` member, whichever layout it came in."""
     if not isinstance(body, dict) or not isinstance(body.get("df"), str):
         raise BadRequest("the body must be a JSON object with 'df', a JSON string of the rows")
-    try:
-        value = json.loads(body["df"])
-    except ValueError as exc:
-        raise BadRequest(f"'df' is not valid JSON: {exc}") from None
-    if isinstance(value, list):
-        if not all(isinstance(row, dict) for row in value):
-            raise BadRequest("'df' as a list must hold one object per row")
-        names = list(value[0]) if value else []
-        return {name: [row.get(name) for row in value] for name in names}
-    if isinstance(value, dict):
-        return {
-            name: list(cells.values()) if isinstance(cells, dict) else list(cells)
-            for name, cells in value.items()
-        }
-    raise BadRequest("'df' must hold a list of rows or an object of columns")
+    return columns_of(body["df"])
 
 
-def _matrix(frame: dict[str, list[Any]], features: list[str]) -> np.ndarray:
+def _matrix(frame: Columns, features: list[str]) -> np.ndarray[Any, Any]:
     try:
         return np.column_stack([np.asarray(frame[f], dtype=float) for f in features])
     except (TypeError, ValueError):
@@ -126,63 +102,15 @@ def _matrix(frame: dict[str, list[Any]], features: list[str]) -> np.ndarray:
         ) from None
 
 
-def _handler(server: ModelServer) -> type[BaseHTTPRequestHandler]:
-    routes = {f"{server.prefix}/train": server.train, f"{server.prefix}/predict": server.predict}
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            if self.path == f"{server.prefix}/health":
-                self._send(200, {"status": "ok", "trained": server.model is not None})
-            else:
-                self._send(404, {"error": f"no such route: GET {self.path}"})
-
-        def do_POST(self) -> None:
-            route = routes.get(self.path)
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if route is None:
-                self._send(404, {"error": f"no such route: POST {self.path}"})
-                return
-            try:
-                value = json.loads(body)
-            except ValueError:
-                self._send(400, {"error": "the body is not valid JSON"})
-                return
-            try:
-                self._send(200, route(value))
-            except BadRequest as exc:
-                self._send(400, {"error": str(exc)})
-            except Exception as exc:  # a model server answers every request, it does not die
-                self._send(500, {"error": f"{type(exc).__name__}: {exc}"})
-
-        def _send(self, status: int, value: Any) -> None:
-            data = json.dumps(value).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
     server = ModelServer(args.host, args.port)
     print(f"serving {server.url}/train and {server.url}/predict; Ctrl-C stops", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    server.serve_forever()
+    server.stop()
 
 
 if __name__ == "__main__":

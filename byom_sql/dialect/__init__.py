@@ -7,6 +7,7 @@ DuckDB statements can be run verbatim, and turns sqlglot's errors into `SqlSynta
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -17,7 +18,7 @@ from sqlglot.tokens import Token, TokenType  # type: ignore[attr-defined]
 from byom_sql.dialect import nodes
 from byom_sql.dialect.generator import ByomGenerator
 from byom_sql.dialect.parser import ByomParser, is_our_secret
-from byom_sql.errors import InvalidText, SqlSyntaxError, StatementTooComplex
+from byom_sql.errors import InvalidText, QueryCanceled, SqlSyntaxError, StatementTooComplex
 
 
 class Byom(DuckDB):
@@ -39,11 +40,14 @@ class Statement:
     error: SqlSyntaxError | None = None  # why sqlglot could not read it (lenient parse)
 
 
-def parse(sql: str, *, lenient: bool = False) -> list[Statement]:
+def parse(
+    sql: str, *, lenient: bool = False, cancel: threading.Event | None = None
+) -> list[Statement]:
     """All statements of a script; an empty or comment-only script gives [].
 
     With `lenient`, a statement that sqlglot cannot parse but that is not one of ours is
-    returned with `node=None`: DuckDB's own parser has the last word on DuckDB SQL.
+    returned with `node=None`: DuckDB's own parser has the last word on DuckDB SQL. A long
+    script stops between statements once `cancel` is set (57014).
     """
     check_text(sql)
     try:
@@ -53,6 +57,8 @@ def parse(sql: str, *, lenient: bool = False) -> list[Statement]:
     _check_nesting(sql, all_tokens)
     statements = []
     for chunk in _split(all_tokens):
+        if cancel is not None and cancel.is_set():
+            raise QueryCanceled("canceling statement due to user request")
         start, end = chunk[0].start, chunk[-1].end + 1
         problem: SqlSyntaxError | None = None
         node: exp.Expr | None

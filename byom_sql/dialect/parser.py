@@ -209,9 +209,9 @@ class ByomParser(DuckDBParser):
             return self.expression(nodes.DropDatabase(this=name, exists=exists))
         if self._match_text_seq("SECRET"):  # ours or DuckDB's: the engine tells by the name
             exists = bool(self._parse_exists())
-            name = self._parse_id_var(any_token=False)
-            if isinstance(name, exp.Identifier) and not self._curr:
-                return self.expression(nodes.DropSecret(this=name, exists=exists))
+            secret = self._parse_id_var(any_token=False)
+            if isinstance(secret, exp.Identifier) and not self._curr:
+                return self.expression(nodes.DropSecret(this=secret, exists=exists))
         self._retreat(index)
         return self._parse_drop()
 

@@ -125,4 +125,4 @@ def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]
         found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except OSError:
         return []
-    return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in found]
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]

@@ -202,10 +202,11 @@ class _Retryable(Exception):
 
 
 def _read(response: httpx.Response, policy: Policy, deadline: float, url: str) -> bytes:
-    """The reply body, no longer than max_reply_bytes and no later than the deadline."""
+    """The reply body, no longer than max_reply_bytes (decompressed: a small gzip bomb counts
+    at its full size) and no later than the deadline."""
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_raw():
+    for chunk in response.iter_bytes():
         size += len(chunk)
         if size > policy.max_reply_bytes:
             raise ModelProtocolError(

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 from sqlglot import exp
 
 from byom_sql import types
@@ -37,14 +38,6 @@ if TYPE_CHECKING:
     from byom_sql.engine import Connection
 
 UNSPECIFIED = (0, pgtypes.UNKNOWN)  # OIDs a client sends when it lets the server choose
-_DUCKDB_TYPES = {
-    pgtypes.BOOL: "BOOLEAN",
-    pgtypes.INT8: "BIGINT",
-    pgtypes.FLOAT8: "DOUBLE",
-    pgtypes.DATE: "DATE",
-    pgtypes.TIMESTAMP: "TIMESTAMP",
-    pgtypes.TEXT: "VARCHAR",
-}
 
 
 _BYOM_COMMANDS = (
@@ -70,9 +63,7 @@ def placeholder_index(placeholder: exp.Placeholder, unnamed: list[int]) -> int:
     return unnamed[0]
 
 
-def parameter_oids(
-    conn: Connection, node: exp.Expression | None, given: Sequence[int]
-) -> list[int]:
+def parameter_oids(conn: Connection, node: exp.Expr | None, given: Sequence[int]) -> list[int]:
     """OIDs of $1…$n: the client's where it gave one, else inferred from the statement."""
     unnamed = [0]
     placeholders = [] if node is None else list(node.find_all(exp.Placeholder))
@@ -107,14 +98,14 @@ def _from_context(placeholder: exp.Placeholder, columns: _Columns) -> int | None
 class _Columns:
     """Column types of the tables a statement names, looked up in DuckDB or the catalog."""
 
-    def __init__(self, conn: Connection, node: exp.Expression):
+    def __init__(self, conn: Connection, node: exp.Expr):
         self.conn = conn
         self.node = node
         ctes = {cte.alias_or_name.lower() for cte in node.find_all(exp.CTE)}
         self.tables = [t for t in node.find_all(exp.Table) if t.name.lower() not in ctes]
         self._cache: dict[int, dict[str, int]] = {}
 
-    def type_of(self, expression: exp.Expression) -> int | None:
+    def type_of(self, expression: exp.Expr) -> int | None:
         if isinstance(expression, exp.Cast):
             return pgtypes.oid_of_sql_type(expression.to)
         if isinstance(expression, exp.Literal):
@@ -184,9 +175,9 @@ def predictor_columns(predictor: Predictor) -> list[tuple[str, int, str]]:
     for name in [*predictor.targets, *(predictor.features() or [])]:
         dtype = types.normalize_dtype(dtypes.get(name.lower(), "")) or ""
         arrow_type = types.ARROW_TYPES.get(dtype)
-        oid = pgtypes.oid_of(arrow_type) if arrow_type is not None else pgtypes.TEXT
-        oid = oid if oid in _DUCKDB_TYPES else pgtypes.TEXT
-        result.append((name, oid, _DUCKDB_TYPES[oid]))
+        if arrow_type is None or not types.is_scalar(arrow_type):
+            arrow_type = pa.string()  # a label, or a list: sent as text
+        result.append((name, pgtypes.oid_of(arrow_type), types.duckdb_type(arrow_type)))
     return result
 
 
@@ -221,10 +212,10 @@ def _fields(conn: Connection, sql: str, oids: Sequence[int]) -> list[Field]:
     return [pgtypes.field_of(f.name, f.type) for f in schema]
 
 
-def _with_stand_ins(conn: Connection, node: exp.Expression) -> exp.Expression:
+def _with_stand_ins(conn: Connection, node: exp.Expr) -> exp.Expr:
     """The statement with each predictor replaced by an empty relation of its columns."""
 
-    def stand_in(table: exp.Expression) -> exp.Expression:
+    def stand_in(table: exp.Expr) -> exp.Expr:
         if not isinstance(table, exp.Table):
             return table
         predictor = conn.predictor(table)

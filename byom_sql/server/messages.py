@@ -18,11 +18,19 @@ SSL_REQUEST = 80877103
 GSSENC_REQUEST = 80877104
 CANCEL_REQUEST = 80877102
 MAX_STARTUP = 10_000
-MAX_MESSAGE = 256 * 1024 * 1024
+MAX_MESSAGE = 64 * 1024 * 1024  # the default limit on one message (ServerConfig.max_message_bytes)
 
 
 class ProtocolError(Exception):
-    """The client sent something that is not the protocol: the connection is closed."""
+    """The client sent something that is not the protocol: FATAL, and the connection closes."""
+
+    def __init__(self, message: str, sqlstate: str = "08P01"):
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+class BadText(Exception):
+    """Text that is not UTF-8, or has a NUL: an error for that message, the session stays."""
 
 
 # frontend messages -----------------------------------------------------------------------------
@@ -132,9 +140,19 @@ class Unsupported:
     what: str
 
 
+@dataclass(frozen=True)
+class Invalid:
+    """A message whose text cannot be read (22021): answered with an error, as PostgreSQL does."""
+
+    type: str
+    error: str
+
+
 FrontendMessage = (
-    Query | Parse | Bind | Describe | Execute | Close | Sync | Flush | Terminate | Password
-) | Unsupported
+    (Query | Parse | Bind | Describe | Execute | Close | Sync | Flush | Terminate | Password)
+    | Unsupported
+    | Invalid
+)
 
 
 class _Reader:
@@ -153,7 +171,7 @@ class _Reader:
             raise ProtocolError("message is shorter than its contents")
         (value,) = struct.unpack_from(fmt, self.data, self.offset)
         self.offset += size
-        return value
+        return int(value)
 
     def cstring(self) -> str:
         end = self.data.find(b"\x00", self.offset)
@@ -161,8 +179,9 @@ class _Reader:
             raise ProtocolError("string is not terminated")
         try:
             text = self.data[self.offset : end].decode()
-        except UnicodeDecodeError:
-            raise ProtocolError("string is not UTF-8") from None
+        except UnicodeDecodeError as exc:
+            bad = self.data[self.offset + exc.start : self.offset + exc.end]
+            raise BadText(f'invalid byte sequence for encoding "UTF8": 0x{bad.hex()}') from None
         self.offset = end + 1
         return text
 
@@ -192,7 +211,7 @@ def startup_length(header: bytes) -> int:
     (length,) = struct.unpack(">i", header)
     if not 8 <= length <= MAX_STARTUP:
         raise ProtocolError(f"invalid startup packet length {length}")
-    return length - 4
+    return int(length) - 4
 
 
 def decode_startup(body: bytes) -> SSLRequest | GSSENCRequest | CancelRequest | Startup:
@@ -211,33 +230,43 @@ def decode_startup(body: bytes) -> SSLRequest | GSSENCRequest | CancelRequest | 
     if code >> 16 != 3:
         raise ProtocolError(f"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}")
     parameters: dict[str, str] = {}
-    while (key := reader.cstring()) != "":
-        parameters[key] = reader.cstring()
+    try:
+        while (key := reader.cstring()) != "":
+            parameters[key] = reader.cstring()
+    except BadText as exc:  # no session yet to keep: FATAL, as PostgreSQL
+        raise ProtocolError(str(exc), sqlstate="22021") from None
     reader.done()
     return Startup(code, parameters)
 
 
-def message_length(header: bytes) -> tuple[str, int]:
-    """(type, body length) from a message's 5-byte header."""
+def message_length(header: bytes, limit: int = MAX_MESSAGE) -> tuple[str, int]:
+    """(type, body length) from a message's 5-byte header; a message over `limit` bytes is
+    refused before any of it is buffered."""
     kind = header[:1].decode("latin-1")
     (length,) = struct.unpack(">i", header[1:5])
-    if not 4 <= length <= MAX_MESSAGE:
+    if length < 4:
         raise ProtocolError(f"invalid length {length} for message {kind!r}")
+    if length > limit:
+        raise ProtocolError(
+            f"message {kind!r} of {length} bytes is longer than the server's limit of {limit}",
+            sqlstate="54000",
+        )
     return kind, length - 4
 
 
 class Framer:
     """Splits the bytes of a connection (after startup) into (type, body) messages."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = MAX_MESSAGE) -> None:
         self._buffer = bytearray()
+        self.limit = limit
 
     def feed(self, data: bytes) -> list[tuple[str, bytes]]:
         """The messages completed by `data`; a partial one waits for more bytes."""
         self._buffer += data
         frames = []
         while len(self._buffer) >= 5:
-            kind, length = message_length(bytes(self._buffer[:5]))
+            kind, length = message_length(bytes(self._buffer[:5]), self.limit)
             if len(self._buffer) < 5 + length:
                 break
             frames.append((kind, bytes(self._buffer[5 : 5 + length])))
@@ -246,9 +275,18 @@ class Framer:
 
 
 def decode(kind: str, body: bytes) -> FrontendMessage:
+    try:
+        return _decode(kind, body)
+    except BadText as exc:
+        return Invalid(kind, str(exc))
+
+
+def _decode(kind: str, body: bytes) -> FrontendMessage:
     reader = _Reader(body)
     message: FrontendMessage
     if kind == "Q":
+        if 0 <= body.find(b"\x00") < len(body) - 1:
+            raise BadText('invalid byte sequence for encoding "UTF8": 0x00')
         message = Query(reader.cstring())
     elif kind == "P":
         name, sql = reader.cstring(), reader.cstring()
@@ -279,7 +317,7 @@ def decode(kind: str, body: bytes) -> FrontendMessage:
     elif kind == "p":
         return Password(body)
     elif kind in ("F", "d", "c", "f"):
-        what = "function calls" if kind == "F" else "COPY FROM STDIN"
+        what = "function calls" if kind == "F" else "COPY data outside a COPY"
         return Unsupported(kind, what)
     else:
         raise ProtocolError(f"unknown message type {kind!r}")
@@ -353,11 +391,11 @@ def data_rows(columns: Sequence[Sequence[bytes | None]], count: int) -> bytes:
     prefixed = [
         [_NULL_FIELD if v is None else _LENGTH.pack(len(v)) + v for v in c] for c in columns
     ]
-    count = struct.pack(">h", len(columns))
+    width = struct.pack(">h", len(columns))
     rows = []
     for fields in zip(*prefixed, strict=True):
         body = b"".join(fields)
-        rows.append(b"D" + _LENGTH.pack(len(body) + 6) + count + body)
+        rows.append(b"D" + _LENGTH.pack(len(body) + 6) + width + body)
     return b"".join(rows)
 
 

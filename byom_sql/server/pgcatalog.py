@@ -37,6 +37,7 @@ from byom_sql.server import pgrelations, pgrewrite, pgsettings, pgtypes
 from byom_sql.server.describe import predictor_columns
 from byom_sql.server.pgrelations import PREDICTOR_BASE, PROJECT_BASE, PredictorRow
 from byom_sql.server.state import VERSION_STRING, InterceptResult, SessionState
+from byom_sql.sqlbuild import quote, quote_string
 
 _LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
 # words without which a statement cannot need the catalog emulation (a cheap first test)
@@ -138,9 +139,8 @@ def _reset(state: SessionState, name: str) -> None:
 
 
 def _duckdb_setting(state: SessionState, name: str, value: str) -> None:
-    quoted = value.replace("'", "''")
     try:
-        state.conn.cursor.execute(f"SET {name} = '{quoted}'")
+        state.conn.cursor.execute(f"SET {quote(name)} = {quote_string(value)}")
     except duckdb.Error as exc:
         message = str(exc).split("\n", 1)[0]
         raise QueryError(

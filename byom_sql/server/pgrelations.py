@@ -19,19 +19,19 @@ from __future__ import annotations
 import functools
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Protocol
 
 from sqlglot import exp
 
+from byom_sql.catalog import CATALOG_SCHEMA
 from byom_sql.dialect import to_sql
 
 PG_CATALOG = 11
 CLASS_OID = 1259  # pg_class's own oid: pg_description.classoid of relations and columns
 NAMESPACE_OID = 2615
-HIDDEN_SCHEMA = "byom"  # the engine's own catalog tables are not advertised
 
 # Postgres catalog column types → the DuckDB type of the emulated column
 DUCKDB_TYPES = {
@@ -110,9 +110,17 @@ class Facts(Protocol):
     """What the SQL cannot read from DuckDB itself, as the session sees it now."""
 
     user: str
-    predictors: Sequence[PredictorRow]
-    duck_types: Sequence[tuple[str, int, int]]  # (DuckDB type text, Postgres OID, typmod)
-    settings: Sequence[tuple[str, str, str]]  # (name, value, description)
+
+    @property
+    def predictors(self) -> Sequence[PredictorRow]: ...
+
+    @property
+    def duck_types(self) -> Sequence[tuple[str, int, int]]:
+        """(DuckDB type text, Postgres OID, typmod)"""
+
+    @property
+    def settings(self) -> Sequence[tuple[str, str, str]]:
+        """(name, value, description)"""
 
 
 def synthetic_oid(base: int, *names: str) -> int:
@@ -126,7 +134,7 @@ PREDICTOR_BASE, PROJECT_BASE = 1_100_000_000, 1_000_000_000
 # helper relations: what several pg_catalog relations are built from ------------------------
 
 _IN_SESSION = "database_name IN (current_database(), 'temp')"
-_SHOWN = f"(database_name = 'temp' OR schema_name <> '{HIDDEN_SCHEMA}')"
+_SHOWN = f"(database_name = 'temp' OR schema_name <> '{CATALOG_SCHEMA}')"
 
 HELPERS: dict[str, str] = {
     "__pg_schemas": f"""
@@ -515,7 +523,7 @@ def _values(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) -
     return f"SELECT {typed} FROM (VALUES {', '.join(rendered)}) AS v({names})"
 
 
-def _literal(value: Any) -> exp.Expression:
+def _literal(value: Any) -> exp.Expr:
     if value is None:
         return exp.null()
     if isinstance(value, bool):
@@ -591,7 +599,7 @@ def _catalog_relations() -> str:
     )
 
 
-_DYNAMIC = {
+_DYNAMIC: dict[str, Callable[[Facts], str]] = {
     "__pg_predictors": _predictors,
     "__pg_predictor_columns": _predictor_columns,
     "__pg_types": lambda facts: _types(),

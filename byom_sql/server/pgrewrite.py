@@ -49,7 +49,7 @@ _CAST_TYPES = {
     "pg_node_tree": "VARCHAR",
 }
 _TEXT_TYPES = ("text", "varchar", "name", "char", "bpchar")
-_OPERATORS: dict[str, Callable[[exp.Expression, exp.Expression], exp.Expression]] = {
+_OPERATORS: dict[str, Callable[[exp.Expr, exp.Expr], exp.Expr]] = {
     "~": lambda a, b: exp.RegexpLike(this=a, expression=b),
     "~*": lambda a, b: exp.RegexpILike(this=a, expression=b),
     "!~": lambda a, b: exp.not_(exp.RegexpLike(this=a, expression=b)),
@@ -70,7 +70,7 @@ _NULL_TEXT = (
     "pg_get_ruledef",
     "pg_advisory_unlock_all",
 )
-_CONSTANTS: dict[str, exp.Expression] = {
+_CONSTANTS: dict[str, exp.Expr] = {
     "pg_encoding_to_char": exp.Literal.string("UTF8"),
     "pg_char_to_encoding": exp.Literal.number(6),
     "pg_tablespace_location": exp.Literal.string(""),
@@ -104,7 +104,7 @@ class Rewritten:
 
 
 @functools.lru_cache(maxsize=512)
-def parse(sql: str) -> exp.Expression | None:
+def parse(sql: str) -> exp.Expr | None:
     """The statement as Postgres reads it; None when sqlglot cannot (the engine will say).
     Cached by text (clients send the same few metadata queries again and again): copy it
     before changing it."""
@@ -119,17 +119,17 @@ def rewrite(sql: str, session: Session) -> Rewritten | None:
     parsed = parse(sql)
     if not isinstance(parsed, exp.Query):
         return None
-    tree = parsed.copy()
-    rewriter = _Rewriter(session, tree)
-    names = _output_names(tree)
-    tree = rewriter.walk(tree)
+    query = parsed.copy()
+    rewriter = _Rewriter(session, query)
+    names = _output_names(query)
+    tree = rewriter.walk(query)
     if not rewriter.changed:
         return None
     _name_outputs(tree, names, rewriter)
     return Rewritten(_with_ctes(tree, session), rewriter.set_config)
 
 
-def _with_ctes(tree: exp.Expression, session: Session) -> str:
+def _with_ctes(tree: exp.Expr, session: Session) -> str:
     """The tree as DuckDB SQL, the CTEs it reads (and what they read) prepended to its WITH.
     The CTEs are DuckDB SQL text already: spliced in, not parsed and generated again."""
     wanted = [t.name for t in tree.find_all(exp.Table) if t.name.startswith("__pg_") and not t.db]
@@ -146,7 +146,7 @@ def _with_ctes(tree: exp.Expression, session: Session) -> str:
 
 
 class _Rewriter:
-    def __init__(self, session: Session, tree: exp.Expression):
+    def __init__(self, session: Session, tree: exp.Expr):
         self.session = session
         self.user_ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
         # the emulated relation each alias names, for its system column tableoid
@@ -159,21 +159,21 @@ class _Rewriter:
         self.set_config: list[tuple[str, str]] = []
         self.reg_kind: dict[int, str] = {}  # id of a rewritten reg cast → its reg type
 
-    def walk(self, node: exp.Expression) -> exp.Expression:
+    def walk(self, node: exp.Expr) -> exp.Expr:
         """Children first, so each rule sees arguments already rewritten."""
         if _qualified_call(node):  # pg_catalog.f(…): f(…), rewritten as such
             self.changed = True
             node = _typed(node.expression)
         for key, value in list(node.args.items()):
-            if isinstance(value, exp.Expression):
+            if isinstance(value, exp.Expr):
                 new = self.walk(value)
                 if new is not value:
                     node.set(key, new)
             elif isinstance(value, list):
-                node.set(key, [self.walk(v) if isinstance(v, exp.Expression) else v for v in value])
+                node.set(key, [self.walk(v) if isinstance(v, exp.Expr) else v for v in value])
         return self.rule(node)
 
-    def rule(self, node: exp.Expression) -> exp.Expression:
+    def rule(self, node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Table):
             return self.table(node)
         if isinstance(node, exp.Unnest):
@@ -198,7 +198,7 @@ class _Rewriter:
 
     # relations ---------------------------------------------------------------------------
 
-    def table(self, node: exp.Table) -> exp.Expression:
+    def table(self, node: exp.Table) -> exp.Expr:
         if not isinstance(node.this, exp.Identifier):  # a function in FROM
             if node.text("db").lower() == "pg_catalog":
                 node.set("db", None)
@@ -224,12 +224,12 @@ class _Rewriter:
 
     # functions ---------------------------------------------------------------------------
 
-    def function(self, node: exp.Func) -> exp.Expression:
+    def function(self, node: exp.Func) -> exp.Expr:
         new = self._function(node)
         self.changed = self.changed or new is not node
         return new
 
-    def _function(self, node: exp.Func) -> exp.Expression:
+    def _function(self, node: exp.Func) -> exp.Expr:
         session = self.session
         if isinstance(node, exp.CurrentVersion):
             return exp.Literal.string(session.version)
@@ -256,7 +256,7 @@ class _Rewriter:
             return _keeping_parameters(_cast(exp.null(), "BIGINT"), args)
         return node
 
-    def current_setting(self, args: list[exp.Expression]) -> exp.Expression:
+    def current_setting(self, args: list[exp.Expr]) -> exp.Expr:
         name = args[0]
         if isinstance(name, exp.Literal) and name.is_string:
             value = self.session.setting(name.name.lower())
@@ -271,7 +271,7 @@ class _Rewriter:
             exp.func("lower", _field("name")).eq(exp.func("lower", name)),
         )
 
-    def set_config_call(self, args: list[exp.Expression]) -> exp.Expression:
+    def set_config_call(self, args: list[exp.Expr]) -> exp.Expr:
         name, value = args[0], args[1]
         if all(isinstance(a, exp.Literal) and a.is_string for a in (name, value)):
             self.set_config.append((name.name.lower(), value.name))
@@ -279,7 +279,7 @@ class _Rewriter:
 
     # casts -------------------------------------------------------------------------------
 
-    def cast(self, node: exp.Cast) -> exp.Expression:
+    def cast(self, node: exp.Cast) -> exp.Expr:
         target = _type_name(node.to)
         inner = node.this
         kind = self.reg_kind.get(id(inner))
@@ -300,7 +300,7 @@ class _Rewriter:
         ).sql(dialect="duckdb")
         return _cast(inner, duckdb_type + ("[]" if target.endswith("[]") else ""))
 
-    def operator(self, node: exp.Operator) -> exp.Expression:
+    def operator(self, node: exp.Operator) -> exp.Expr:
         symbol = str(node.args.get("operator") or "").split(".")[-1].strip()
         build = _OPERATORS.get(symbol)
         if build is None:
@@ -312,7 +312,7 @@ class _Rewriter:
 # function rules: (rewriter, arguments) → replacement ---------------------------------------
 
 
-def _scalar(column: str, relation: str, where: exp.Expression) -> exp.Expression:
+def _scalar(column: str, relation: str, where: exp.Expr) -> exp.Expr:
     """(SELECT column FROM relation WHERE … LIMIT 1), over the relation's lookup CTE: its
     columns are `__`-prefixed (`_field`), so the client's own column names in `where` still
     name the client's columns, not the lookup's."""
@@ -324,7 +324,7 @@ def _field(name: str) -> exp.Column:
     return exp.column(f"__{name}")
 
 
-def _format_type(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
+def _format_type(_: _Rewriter, args: list[exp.Expr]) -> exp.Expr:
     oid, typmod = args[0], args[1] if len(args) > 1 else exp.null()
     mod = exp.Paren(this=exp.Sub(this=typmod.copy(), expression=exp.Literal.number(4)))
     numeric = exp.func(
@@ -356,33 +356,31 @@ def _format_type(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
     return exp.func("coalesce", found, exp.Literal.string("???"))
 
 
-def _by_oid(
-    column: str, relation: str
-) -> Callable[[_Rewriter, list[exp.Expression]], exp.Expression]:
-    def build(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
+def _by_oid(column: str, relation: str) -> Callable[[_Rewriter, list[exp.Expr]], exp.Expr]:
+    def build(_: _Rewriter, args: list[exp.Expr]) -> exp.Expr:
         return _scalar(column, relation, _field("oid").eq(args[0]))
 
     return build
 
 
-def _description(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
+def _description(_: _Rewriter, args: list[exp.Expr]) -> exp.Expr:
     subid = args[1] if len(args) > 1 and not _is_textual(args[1]) else exp.Literal.number(0)
     where = exp.and_(_field("objoid").eq(args[0]), _field("objsubid").eq(subid))
     return _scalar("description", "__pg_description", where)
 
 
-def _table_is_visible(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
+def _table_is_visible(_: _Rewriter, args: list[exp.Expr]) -> exp.Expr:
     found = _scalar("visible", "__pg_rel", _field("oid").eq(args[0]))
     return exp.func("coalesce", found, exp.false())
 
 
-def _view_definition(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
+def _view_definition(_: _Rewriter, args: list[exp.Expr]) -> exp.Expr:
     text = _scalar("definition", "__pg_rel", _field("oid").eq(args[0]))
     pattern = r"(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?(TEMP\w*\s+)?VIEW\s+.*?\s+AS\s+"
     return exp.func("regexp_replace", text, exp.Literal.string(pattern), exp.Literal.string(""))
 
 
-def _size_pretty(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
+def _size_pretty(_: _Rewriter, args: list[exp.Expr]) -> exp.Expr:
     size = args[0]
     case = exp.case().when(
         exp.func("abs", size.copy()) < 10240,
@@ -400,7 +398,7 @@ def _size_pretty(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
     return case.else_(exp.func("concat", _cast(scaled, "BIGINT"), exp.Literal.string(" TB")))
 
 
-def _expand_array(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
+def _expand_array(_: _Rewriter, args: list[exp.Expr]) -> exp.Expr:
     """information_schema._pg_expandarray(a): one row (x, n) per element, as a struct."""
     array = args[0]
     i = exp.to_identifier("__i")  # not a name the client's query may use for a table
@@ -418,7 +416,7 @@ def _expand_array(_: _Rewriter, args: list[exp.Expression]) -> exp.Expression:
     return exp.Explode(this=exp.func("list_transform", positions, lambda_))
 
 
-_FUNCTIONS: dict[str, Callable[[_Rewriter, list[exp.Expression]], exp.Expression]] = {
+_FUNCTIONS: dict[str, Callable[[_Rewriter, list[exp.Expr]], exp.Expr]] = {
     "version": lambda r, a: exp.Literal.string(r.session.version),
     "current_setting": _Rewriter.current_setting,
     "set_config": _Rewriter.set_config_call,
@@ -462,7 +460,7 @@ _REG_LOOKUP = {
 }
 
 
-def _reg_oid(kind: str, name: exp.Expression) -> exp.Expression:
+def _reg_oid(kind: str, name: exp.Expr) -> exp.Expr:
     """The oid of the object a text names ('pg_class', 'mindsdb.byom', 'integer')."""
     relation, columns, _ = _REG_LOOKUP[kind]
     bare = exp.func(
@@ -475,13 +473,13 @@ def _reg_oid(kind: str, name: exp.Expression) -> exp.Expression:
     return _scalar("oid", relation, where)
 
 
-def _reg_name(kind: str, oid: exp.Expression) -> exp.Expression:
+def _reg_name(kind: str, oid: exp.Expr) -> exp.Expr:
     relation, _, display = _REG_LOOKUP[kind]
     found = _scalar(display, relation, _field("oid").eq(oid))
     return exp.func("coalesce", found, _cast(oid.copy(), "VARCHAR"))
 
 
-def _is_textual(node: exp.Expression) -> bool:
+def _is_textual(node: exp.Expr) -> bool:
     """A value Postgres would read as a name: a string, a parameter, a cast to text."""
     if isinstance(node, exp.Literal):
         return node.is_string
@@ -493,11 +491,11 @@ def _is_textual(node: exp.Expression) -> bool:
 # small transforms ---------------------------------------------------------------------------
 
 
-def _cast(value: exp.Expression, duckdb_type: str) -> exp.Cast:
+def _cast(value: exp.Expr, duckdb_type: str) -> exp.Cast:
     return exp.Cast(this=value, to=exp.DataType.build(duckdb_type, dialect="duckdb"))
 
 
-def _qualified_call(node: exp.Expression) -> bool:
+def _qualified_call(node: exp.Expr) -> bool:
     return (
         isinstance(node, exp.Dot)
         and isinstance(node.expression, exp.Func)
@@ -516,7 +514,7 @@ def _typed(function: exp.Func) -> exp.Func:
     return typed if isinstance(typed, exp.Func) else function
 
 
-def _type_name(data_type: exp.Expression) -> str:
+def _type_name(data_type: exp.Expr) -> str:
     """'regclass', 'text', 'char', 'int2[]' … of a cast target, without pg_catalog."""
     if isinstance(data_type, exp.DataType) and data_type.is_type(exp.DataType.Type.ARRAY):
         elements = data_type.expressions
@@ -528,7 +526,7 @@ def _type_name(data_type: exp.Expression) -> str:
     return data_type.sql(dialect="postgres").lower().removeprefix("pg_catalog.")
 
 
-def _postgres_only(data_type: exp.Expression) -> bool:
+def _postgres_only(data_type: exp.Expr) -> bool:
     """A cast target DuckDB does not have (oid, name, "char", pg_catalog.text, int2vector …)."""
     if isinstance(data_type, exp.ObjectIdentifier):
         return True
@@ -539,11 +537,11 @@ def _postgres_only(data_type: exp.Expression) -> bool:
     return data_type.this in (exp.DataType.Type.USERDEFINED, exp.DataType.Type.NAME)
 
 
-def _is_default_collation(collation: exp.Expression) -> bool:
+def _is_default_collation(collation: exp.Expr) -> bool:
     return collation.name.lower() in ("default", "c", "posix")
 
 
-def _array_literals(node: exp.Binary) -> exp.Expression:
+def _array_literals(node: exp.Binary) -> exp.Expr:
     """'{0}' compared with an array is Postgres' array literal; DuckDB spells it '[0]'."""
     for side in ("this", "expression"):
         value = node.args.get(side)
@@ -554,7 +552,7 @@ def _array_literals(node: exp.Binary) -> exp.Expression:
     return node
 
 
-def _alias_columns(node: exp.Expression) -> exp.Expression:
+def _alias_columns(node: exp.Expr) -> exp.Expr:
     """`FROM generate_series(1, 3) s`: Postgres names the column s too; DuckDB needs s(s)."""
     alias = node.args.get("alias")
     if isinstance(alias, exp.TableAlias) and alias.this and not alias.columns:
@@ -562,7 +560,7 @@ def _alias_columns(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _keeping_parameters(replacement: exp.Expression, args: list[exp.Expression]) -> exp.Expression:
+def _keeping_parameters(replacement: exp.Expr, args: list[exp.Expr]) -> exp.Expr:
     """The replacement of a call whose dropped arguments held $n: the client binds them all,
     so they stay in the statement, in a branch that never changes the value."""
     kept = {p.sql() for p in replacement.find_all(exp.Placeholder, exp.Parameter)}
@@ -581,7 +579,7 @@ def _keeping_parameters(replacement: exp.Expression, args: list[exp.Expression])
 # output column names ------------------------------------------------------------------------
 
 
-def _output_names(tree: exp.Expression) -> list[str | None]:
+def _output_names(tree: exp.Expr) -> list[str | None]:
     """The names Postgres gives the unaliased output columns (None: keep what is there)."""
     select = _leftmost_select(tree)
     return [
@@ -589,7 +587,7 @@ def _output_names(tree: exp.Expression) -> list[str | None]:
     ]
 
 
-def _name_outputs(tree: exp.Expression, names: list[str | None], rewriter: _Rewriter) -> None:
+def _name_outputs(tree: exp.Expr, names: list[str | None], rewriter: _Rewriter) -> None:
     select = _leftmost_select(tree)
     outputs = []
     for expression, name in zip(select.expressions, names, strict=True):
@@ -610,7 +608,7 @@ def _name_outputs(tree: exp.Expression, names: list[str | None], rewriter: _Rewr
     select.set("expressions", outputs)
 
 
-def _leftmost_select(tree: exp.Expression) -> exp.Select:
+def _leftmost_select(tree: exp.Expr) -> exp.Select:
     while isinstance(tree, exp.SetOperation):
         tree = tree.this
     while isinstance(tree, exp.Subquery):
@@ -618,7 +616,7 @@ def _leftmost_select(tree: exp.Expression) -> exp.Select:
     return tree  # type: ignore[return-value]
 
 
-def _pg_name(node: exp.Expression) -> str:
+def _pg_name(node: exp.Expr) -> str:
     """Postgres' FigureColname: the column, function, or type name, else ?column?."""
     if isinstance(node, exp.Column):
         return node.name if node.this.args.get("quoted") else node.name.lower()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import TokenError
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokens import Token, TokenType  # type: ignore[attr-defined]
 
 from byom_sql.errors import QueryError, SqlSyntaxError
 

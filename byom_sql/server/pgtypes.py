@@ -120,7 +120,7 @@ def oid_of(arrow_type: pa.DataType) -> int:
     return TEXT  # strings, nulls, and anything else sent as text
 
 
-_SQL_TYPES: dict[exp.DataType.Type, int] = {
+_SQL_TYPES: dict[exp.DType, int] = {
     exp.DataType.Type.BOOLEAN: BOOL,
     exp.DataType.Type.TINYINT: INT2,
     exp.DataType.Type.UTINYINT: INT2,
@@ -447,7 +447,8 @@ def _decode_array_binary(data: bytes) -> list[Any]:
     if dims != 1:
         raise ValueError("only one-dimensional array parameters are supported")
     length, _ = struct.unpack_from(">ii", data, 12)
-    values, offset = [], 20
+    values: list[Any] = []
+    offset = 20
     for _ in range(length):
         (size,) = struct.unpack_from(">i", data, offset)
         offset += 4

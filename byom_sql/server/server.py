@@ -28,6 +28,7 @@ log = logging.getLogger("byom_sql.server")
 
 CHUNK = 256 * 1024  # bytes of DataRows gathered in the worker before they are written
 STARTUP_TIMEOUT = 60  # seconds to finish TLS negotiation and authentication, as Postgres
+MAX_AUTH = 64 * 1024  # bytes of a password or SASL message
 _STARTUP_SETTINGS = ("application_name", "datestyle", "timezone", "extra_float_digits")
 
 
@@ -49,6 +50,7 @@ class ServerConfig:
     max_connections: int = 100
     read_only_users: frozenset[str] = frozenset()
     writers: frozenset[str] | None = None  # when given, every other user only reads
+    max_message_bytes: int = messages.MAX_MESSAGE  # a longer message: FATAL 54000, not buffered
 
     @property
     def authenticates(self) -> bool:
@@ -70,6 +72,11 @@ class ServerConfig:
             )
         if self.require_tls and self.ssl_context is None:
             raise ConfigurationError("--require-tls needs --tls-cert and --tls-key")
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def is_loopback(host: str) -> bool:
@@ -95,7 +102,8 @@ class _Client:
         await self.writer.drain()
 
     async def read_message(self) -> tuple[str, bytes]:
-        kind, length = messages.message_length(await self.reader.readexactly(5))
+        # before a session: only the password exchange, whose messages are small
+        kind, length = messages.message_length(await self.reader.readexactly(5), MAX_AUTH)
         return kind, await self.reader.readexactly(length)
 
     async def fatal(self, sqlstate: str, message: str) -> None:
@@ -129,7 +137,7 @@ class Server:
         loop = asyncio.get_running_loop()
         stop = loop.create_future()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, lambda: stop.done() or stop.set_result(None))
+            loop.add_signal_handler(signum, _resolve, stop)
         await stop
         server.close()
         await self.close()
@@ -158,6 +166,7 @@ class Server:
             writer.write(messages.error_response(notice))
         except messages.ProtocolError as exc:
             log.warning("%s: protocol violation, closing: %s", client.peer, exc)
+            writer.write(messages.error_response(Notice("FATAL", exc.sqlstate, str(exc))))
         except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError) as exc:
             log.debug("%s: connection lost: %s", client.peer, exc)
         finally:
@@ -297,7 +306,7 @@ class Server:
     async def _converse(self, client: _Client, session: Session) -> None:
         """Read messages as they come; each batch runs in the pool, its output is written back
         in chunks (a large result streams with the socket's back-pressure)."""
-        framer = messages.Framer()
+        framer = messages.Framer(self.config.max_message_bytes)
         loop = asyncio.get_running_loop()
         while True:
             data = await client.reader.read(CHUNK)

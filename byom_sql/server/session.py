@@ -23,15 +23,26 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
+
 from byom_sql.dialect import Statement
-from byom_sql.duckdb_errors import duckdb_errors
+from byom_sql.duckdb_errors import duckdb_errors, translate
 from byom_sql.engine import Connection, parse_script
-from byom_sql.errors import Error, FeatureNotSupported, QueryError, SqlSyntaxError
+from byom_sql.errors import (
+    Error,
+    FeatureNotSupported,
+    InvalidText,
+    QueryError,
+    SqlSyntaxError,
+    TooManyColumns,
+)
 from byom_sql.result import Result
 from byom_sql.server import describe, messages, pgcatalog, pgtypes
 from byom_sql.server.messages import Notice
 from byom_sql.server.pgtypes import Field
 from byom_sql.server.state import InterceptResult, SessionState
+
+MAX_COLUMNS = 1664  # PostgreSQL's limit on a target list
 
 log = logging.getLogger("byom_sql.server")
 
@@ -175,6 +186,13 @@ class Session:
         try:
             if isinstance(message, messages.Query):
                 yield from self._simple_query(message.sql)
+            elif isinstance(message, messages.Invalid | messages.Unsupported) and (
+                message.type in "QF"  # a Query we cannot read, FunctionCall: as Query does
+            ):
+                yield self._error(_refusal(message), "")
+                yield messages.ready_for_query(self.state.transaction)
+            elif isinstance(message, messages.Unsupported):
+                pass  # COPY data outside a COPY: ignored, as PostgreSQL does
             elif isinstance(message, messages.Sync):
                 self._failed = False
                 if self.state.transaction == "I":
@@ -210,7 +228,8 @@ class Session:
         if _CURSOR_STATEMENT.match(sql):
             return [(sql, None)]
         try:
-            return [(s.sql, s) for s in parse_script(sql)]
+            self.conn.cancel.clear()  # a cancel from now on stops a long script's parse
+            return [(s.sql, s) for s in parse_script(sql, self.conn.cancel)]
         except SqlSyntaxError:
             if self._intercept(sql) is not None:
                 return [(sql, None)]
@@ -234,8 +253,8 @@ class Session:
             yield messages.CLOSE_COMPLETE
         elif isinstance(message, messages.Flush | messages.Terminate):
             return
-        elif isinstance(message, messages.Unsupported):
-            raise FeatureNotSupported(f"{message.what} are not supported")
+        elif isinstance(message, messages.Invalid):
+            raise _refusal(message)
         else:
             raise QueryError(f"unexpected message {type(message).__name__}", sqlstate="08P01")
 
@@ -318,7 +337,7 @@ class Session:
                 portal.described = True
             fields = portal.fields
             binary = portal.binary(fields or [])
-        yield messages.row_description(fields, binary) if fields is not None else messages.NO_DATA
+        yield _row_description(fields, binary) if fields is not None else messages.NO_DATA
 
     def _fields(
         self, prepared: Prepared, params: list[Any] | None
@@ -468,11 +487,11 @@ class Session:
         if verb == "FETCH" and (match := _FETCH.match(text)):
             portal = self._portal(_unquote(match.group(2)))
             count = 0 if (match.group(1) or "1").upper() == "ALL" else int(match.group(1) or 1)
-            outcome = portal.outcome
-            assert outcome is not None
-            rows = list(outcome.rows.read(count)) if outcome.rows else []
+            held = portal.outcome
+            assert held is not None
+            rows = list(held.rows.read(count)) if held.rows else []
             stream = RowStream(iter(rows))
-            return Outcome("FETCH", outcome.fields, stream, counted=True)
+            return Outcome("FETCH", held.fields, stream, counted=True)
         if verb == "CLOSE" and (match := _CLOSE.match(text)):
             if match.group(1) is None:
                 self._drop_portals()
@@ -510,7 +529,7 @@ class Session:
             yield messages.command_complete(outcome.tag_for(0))
             return
         if describe:
-            yield messages.row_description(fields, binary)
+            yield _row_description(fields, binary)
         encoders = [(f.oid, i < len(binary) and binary[i]) for i, f in enumerate(fields)]
         count = 0
         for columns, rows in outcome.rows.read(limit):
@@ -716,8 +735,25 @@ def _warning(sqlstate: str, message: str) -> Notice:
     return Notice("WARNING", sqlstate, message)
 
 
+def _row_description(fields: Sequence[Field], binary: Sequence[bool]) -> bytes:
+    if len(fields) > MAX_COLUMNS:
+        raise TooManyColumns(
+            f"a result can have at most {MAX_COLUMNS} columns, this one has {len(fields)}",
+            hint="select fewer columns",
+        )
+    return messages.row_description(fields, binary)
+
+
+def _refusal(message: messages.Invalid | messages.Unsupported) -> Error:
+    if isinstance(message, messages.Invalid):
+        return InvalidText(message.error)
+    return FeatureNotSupported(f"{message.what} are not supported")
+
+
 def _as_error(exc: Exception) -> Error:
     if isinstance(exc, Error):
         return exc
+    if isinstance(exc, duckdb.Error):  # the catalog's own queries: the one translator
+        return translate(exc)
     log.exception("internal error")
     return Error(f"internal error: {type(exc).__name__}: {exc}")
