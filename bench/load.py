@@ -47,7 +47,8 @@ def start_server(directory: Path, model_url: str) -> tuple[subprocess.Popen[byte
         con.sql("CREATE TABLE t AS SELECT i AS a, i % 97 AS b FROM range(1000) r(i)")
         con.sql(
             f"CREATE PREDICTOR p PREDICT y USING url.predict = '{model_url}/p/predict', "
-            "format = 'ray_serve', dtype_dict = {\"a\": \"integer\", \"b\": \"integer\"}"
+            "format = 'ray_serve', "
+            'dtype_dict = {"a": "integer", "b": "integer", "y": "float"}'
         )
     port = 55000 + os.getpid() % 1000
     command = [sys.executable, "-m", "byom_sql", "serve", "--database", str(database)]
@@ -85,9 +86,7 @@ def client(port: int, until: float, out: list[tuple[float, bool]]) -> None:
 
 def process_main(port: int, clients: int, until: float, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     results: list[tuple[float, bool]] = []
-    threads = [
-        threading.Thread(target=client, args=(port, until, results)) for _ in range(clients)
-    ]
+    threads = [threading.Thread(target=client, args=(port, until, results)) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:

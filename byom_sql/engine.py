@@ -146,7 +146,8 @@ class Connection:
         """Run every statement of `query`; the result of the last one."""
         last = Result("EMPTY")
         for result in self.stream(query, params):
-            last = result  # running the next statement closes the previous result
+            last.close()  # only the last one is given back: no need to keep the rows of others
+            last = result
         return last
 
     execute = sql
@@ -164,7 +165,7 @@ class Connection:
         if self._closed:
             raise Error("the connection is closed")
         if self._current is not None:
-            self._current.close()
+            self._current.detach()  # the cursor is needed: the earlier result keeps its rows
         for value in _values(params):
             if isinstance(value, str):
                 check_text(value)

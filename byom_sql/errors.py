@@ -21,6 +21,9 @@
     ├── QueryError                      anything DuckDB reported (SQLSTATE by its class)
     └── QueryCanceled (57014)
 
+Each is also one of PEP 249's classes (ProgrammingError, OperationalError, DataError …,
+defined here under Error and exported by byom_sql.dbapi).
+
 Foreign exceptions (sqlglot, duckdb, httpx) are translated where they are caught, once each;
 the rest of the code only sees these classes.
 """
@@ -53,7 +56,42 @@ class Error(Exception):
         return self.message if not self.hint else f"{self.message}\nHINT: {self.hint}"
 
 
-class SqlSyntaxError(Error, code="42601"):
+# PEP 249's classes (byom_sql.dbapi exports them): each of ours below is one of them too
+
+
+class Warning(Exception):  # noqa: A001 - the name PEP 249 gives it
+    """PEP 249: important warnings (byom_sql raises none)."""
+
+
+class InterfaceError(Error):
+    """PEP 249: the interface was misused (a closed cursor, a bad parameter list)."""
+
+
+class DatabaseError(Error):
+    """PEP 249: errors of the database (every error a statement raises)."""
+
+
+class OperationalError(DatabaseError):
+    pass
+
+
+class IntegrityError(DatabaseError):
+    pass
+
+
+class InternalError(DatabaseError):
+    pass
+
+
+class ProgrammingError(DatabaseError):
+    pass
+
+
+class NotSupportedError(DatabaseError):
+    pass
+
+
+class SqlSyntaxError(ProgrammingError, code="42601"):
     def __init__(
         self, message: str, *, sql: str = "", position: int = 0, hint: str | None = None
     ) -> None:
@@ -67,29 +105,29 @@ class SqlSyntaxError(Error, code="42601"):
         return text if not self.hint else f"{text}\nHINT: {self.hint}"
 
 
-class InvalidOption(Error, code="22023"):
+class InvalidOption(ProgrammingError, code="22023"):
     def __init__(self, message: str, *, key: str | None = None, hint: str | None = None):
         super().__init__(message, hint=hint)
         self.key = key  # the option at fault, so a parser can point at it
 
 
-class UndefinedObject(Error, code="42P01"):
+class UndefinedObject(ProgrammingError, code="42P01"):
     pass
 
 
-class UndefinedColumn(Error, code="42703"):
+class UndefinedColumn(ProgrammingError, code="42703"):
     pass
 
 
-class DuplicateObject(Error, code="42710"):
+class DuplicateObject(ProgrammingError, code="42710"):
     pass
 
 
-class FeatureNotSupported(Error, code="0A000"):
+class FeatureNotSupported(NotSupportedError, code="0A000"):
     pass
 
 
-class DataError(Error, code="22000"):
+class DataError(DatabaseError, code="22000"):
     pass
 
 
@@ -101,19 +139,19 @@ class InvalidText(DataError, code="22021"):
     """PostgreSQL's character_not_in_repertoire."""
 
 
-class InsufficientPrivilege(Error, code="42501"):
+class InsufficientPrivilege(ProgrammingError, code="42501"):
     pass
 
 
-class StatementTooComplex(Error, code="54001"):
+class StatementTooComplex(ProgrammingError, code="54001"):
     pass
 
 
-class TooManyColumns(Error, code="54011"):
+class TooManyColumns(ProgrammingError, code="54011"):
     pass
 
 
-class ModelError(Error, code="08000"):
+class ModelError(OperationalError, code="08000"):
     pass
 
 
@@ -129,20 +167,61 @@ class ModelCodeError(ModelError, code="38000"):
     """SQLSTATE class 38 is "external routine exception": user code run by the engine."""
 
 
-class DatabaseConnectionError(Error, code="08006"):
+class DatabaseConnectionError(OperationalError, code="08006"):
     pass
 
 
-class QueryCanceled(Error, code="57014"):
+class QueryCanceled(OperationalError, code="57014"):
     pass
 
 
-class QueryError(Error):
-    """An error DuckDB reported; its SQLSTATE is chosen from DuckDB's exception class."""
+class QueryError(DatabaseError):
+    """An error DuckDB reported; its SQLSTATE is chosen from DuckDB's exception class, and
+    its class (one of PEP 249's too) from the SQLSTATE's class."""
+
+    def __new__(
+        cls, message: str, *, sqlstate: str = "XX000", position: int | None = None
+    ) -> QueryError:
+        if cls is QueryError:
+            cls = _QUERY_ERRORS.get(sqlstate[:2], QueryError)
+        return super().__new__(cls, message)
 
     def __init__(self, message: str, *, sqlstate: str = "XX000", position: int | None = None):
         super().__init__(message, position=position)
         self.sqlstate = sqlstate  # type: ignore[misc]
+
+
+class QueryDataError(QueryError, DataError):
+    pass
+
+
+class QueryIntegrityError(QueryError, IntegrityError):
+    pass
+
+
+class QueryProgrammingError(QueryError, ProgrammingError):
+    pass
+
+
+class QueryOperationalError(QueryError, OperationalError):
+    pass
+
+
+class QueryNotSupportedError(QueryError, NotSupportedError):
+    pass
+
+
+_QUERY_ERRORS: dict[str, type[QueryError]] = {
+    "22": QueryDataError,
+    "23": QueryIntegrityError,
+    "42": QueryProgrammingError,
+    "08": QueryOperationalError,
+    "53": QueryOperationalError,
+    "57": QueryOperationalError,
+    "58": QueryOperationalError,
+    "25": QueryOperationalError,
+    "0A": QueryNotSupportedError,
+}
 
 
 def line_and_column(sql: str, position: int) -> tuple[int, int]:

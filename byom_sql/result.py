@@ -1,4 +1,4 @@
-"""The result of one statement: Arrow record batches, read once, plus a command tag.
+"""The result of one statement: Arrow record batches plus a command tag.
 
 Rows stay in Arrow from DuckDB to the front door: `.arrow()`, `.df()` and `.fetchall()` are
 conversions at the edge, `.batches()` streams without materialising the whole result.
@@ -6,6 +6,7 @@ conversions at the edge, `.batches()` streams without materialising the whole re
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from sqlglot import exp
+
+from byom_sql.errors import Error
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,6 +40,20 @@ class Progress:
 
 
 class Result:
+    """One statement's result.
+
+    - `arrow()`, `df()`, `pl()`, `fetchnumpy()` give the whole result, every time they are
+      called, in any order; they do not move the cursor.
+    - `fetchone()`, `fetchmany(n)`, `fetchall()` and iteration share one cursor, as in DB-API:
+      each row is given once, `fetchall()` gives the rows not fetched yet.
+    - Rows are read from DuckDB only as far as a call needs (`fetchone()` of 10M rows reads
+      one batch) and kept, so that the calls above can be mixed.
+    - `batches()` streams the rest without keeping it, for results too large to hold; the
+      other methods then raise, since the rows are gone.
+    - Running another statement on the connection first reads what remains of this result
+      into memory: an earlier result keeps its rows.
+    """
+
     def __init__(
         self,
         command: str,
@@ -52,11 +69,15 @@ class Result:
             reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
         self.command = command
         self._reader = reader
+        self._schema = reader.schema if reader is not None else EMPTY_SCHEMA
         self._rowcount = rowcount
         self._seen = 0
         self._on_close = on_close
-        self._buffer: list[tuple[Any, ...]] = []
-        self._exhausted = False
+        self._kept: list[pa.RecordBatch] = []
+        self._exhausted = reader is None
+        self._gone: str | None = None  # why rows not kept can no longer be read
+        self._at = (0, 0)  # the cursor: (batch, row in it)
+        self._rows_of: tuple[int, list[tuple[Any, ...]]] | None = None  # the cursor's batch
 
     @property
     def has_rows(self) -> bool:
@@ -64,7 +85,7 @@ class Result:
 
     @property
     def schema(self) -> pa.Schema:
-        return self._reader.schema if self._reader is not None else EMPTY_SCHEMA
+        return self._schema
 
     @property
     def columns(self) -> list[str]:
@@ -86,10 +107,101 @@ class Result:
             return f"{self.command} {max(self.rowcount, 0)}"
         return self.command
 
+    # whole result --------------------------------------------------------------------------
+
+    def arrow(self) -> pa.Table:
+        """Every row, as a pyarrow Table."""
+        while self._pull():
+            pass
+        return pa.Table.from_batches(self._kept, schema=self.schema)
+
+    def df(self) -> pd.DataFrame:
+        """Every row, as a pandas DataFrame."""
+        return self.arrow().to_pandas()
+
+    def pl(self) -> Any:
+        """Every row, as a polars DataFrame (polars must be installed)."""
+        try:
+            import polars
+        except ImportError:
+            raise Error("Result.pl() needs polars: pip install polars") from None
+        return polars.from_arrow(self.arrow())
+
+    def fetchnumpy(self) -> dict[str, Any]:
+        """Every row, as a NumPy array per column."""
+        table = self.arrow()
+        return {name: table.column(name).to_numpy() for name in table.column_names}
+
+    # cursor --------------------------------------------------------------------------------
+
+    def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
+        """The next `size` rows (fewer at the end)."""
+        rows: list[tuple[Any, ...]] = []
+        while len(rows) < size:
+            index, offset = self._at
+            if index >= len(self._kept) and not self._pull():
+                break
+            if self._rows_of is None or self._rows_of[0] != index:
+                self._rows_of = (index, _rows(self._kept[index]))
+            taken = self._rows_of[1][offset : offset + size - len(rows)]
+            rows += taken
+            offset += len(taken)
+            self._at = (index + 1, 0) if offset >= self._kept[index].num_rows else (index, offset)
+        return rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        rows = self.fetchmany(1)
+        return rows[0] if rows else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        """The rows not fetched yet."""
+        return self.fetchmany(sys.maxsize)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        while (row := self.fetchone()) is not None:
+            yield row
+
+    # streaming -----------------------------------------------------------------------------
+
     def batches(self) -> Iterator[pa.RecordBatch]:
-        """The remaining batches; the result is closed once they are all read."""
+        """The rows as Arrow batches: those kept so far, then the rest streamed, not kept."""
+        yield from list(self._kept)
+        self._gone = "its rows were streamed by batches()"
         while (batch := self._next_batch()) is not None:
             yield batch
+
+    def detach(self) -> None:
+        """Read the remaining rows into memory, so that the connection can run another
+        statement (a result being streamed is closed instead)."""
+        if self._gone is None:
+            while self._pull():
+                pass
+        self.close()
+
+    def close(self) -> None:
+        """Release what the result holds (a DuckDB stream, temporary relations); idempotent.
+        Rows already read stay readable."""
+        if not self._exhausted and self._gone is None:
+            self._gone = "it was closed"
+        self._exhausted = True
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close()
+
+    def _pull(self) -> bool:
+        """Read and keep one more batch; False at the end."""
+        if self._exhausted:
+            if self._gone is not None and self._reader is not None:
+                raise Error(
+                    f"this result cannot be read again: {self._gone}",
+                    hint="run the statement again; arrow(), df() and fetch*() keep the rows",
+                )
+            return False
+        batch = self._next_batch()
+        if batch is None:
+            return False
+        self._kept.append(batch)
+        return True
 
     def _next_batch(self) -> pa.RecordBatch | None:
         if self._reader is None or self._exhausted:
@@ -102,42 +214,6 @@ class Result:
             return None
         self._seen += batch.num_rows
         return batch
-
-    def arrow(self) -> pa.Table:
-        schema = self.schema
-        return pa.Table.from_batches(list(self.batches()), schema=schema)
-
-    def df(self) -> pd.DataFrame:
-        return self.arrow().to_pandas()
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        rows = self._buffer + [row for batch in self.batches() for row in _rows(batch)]
-        self._buffer = []
-        return rows
-
-    def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
-        while len(self._buffer) < size:
-            batch = self._next_batch()
-            if batch is None:
-                break
-            self._buffer.extend(_rows(batch))
-        rows, self._buffer = self._buffer[:size], self._buffer[size:]
-        return rows
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        rows = self.fetchmany(1)
-        return rows[0] if rows else None
-
-    def close(self) -> None:
-        """Release what the result holds (a DuckDB stream, temporary relations); idempotent."""
-        self._exhausted = True
-        if self._on_close is not None:
-            on_close, self._on_close = self._on_close, None
-            on_close()
-
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        for batch in self.batches():
-            yield from _rows(batch)
 
     def __repr__(self) -> str:
         return f"<Result {self.status} columns={self.columns}>"

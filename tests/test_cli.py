@@ -63,3 +63,34 @@ def test_errors_go_to_stderr_with_status_1() -> None:
     assert "nowhere" in missing.stderr
     unreadable = byom_sql("-f", "/nonexistent.sql")
     assert unreadable.returncode == 1 and "No such file" in unreadable.stderr
+
+
+def test_output_that_is_not_a_screen_is_never_cut(tmp_path: Path) -> None:
+    sql = "SELECT repeat('x', 200) AS long, 42 AS n"
+    for fmt in ("table", "markdown", "csv", "json", "jsonl"):
+        result = byom_sql("-c", sql, "--format", fmt)
+        assert result.returncode == 0, result.stderr
+        assert "x" * 200 in result.stdout and "…" not in result.stdout, fmt
+    database = str(tmp_path / "d.duckdb")
+    dtypes = '{"number_of_rooms": "integer", "a_feature_with_a_long_name": "integer"}'
+    byom_sql("--database", database, "-c", PREDICTOR + f", dtype_dict = {dtypes}")
+    described = byom_sql("--database", database, "-c", "DESCRIBE byom")
+    assert '"a_feature_with_a_long_name": "integer"}' in described.stdout
+
+
+def test_numbers_are_right_aligned_as_in_psql() -> None:
+    result = byom_sql("-c", "SELECT * FROM (VALUES (1, 'a'), (1000, 'bbbb')) t(num, txt)")
+    assert result.stdout.splitlines()[:4] == [
+        " num  | txt",
+        "------+------",
+        "    1 | a",
+        " 1000 | bbbb",
+    ]
+
+
+def test_commands_and_files_run_in_the_order_given(tmp_path: Path) -> None:
+    script = tmp_path / "s.sql"
+    script.write_text("SELECT 'file' AS step;")
+    result = byom_sql("-c", "SELECT 'first' AS step", "-f", str(script), "-c", "SELECT 'last'",
+                      "--format", "csv")  # fmt: skip
+    assert result.stdout.split() == ["step", "first", "step", "file", "'last'", "last"]

@@ -124,7 +124,7 @@ def test_demo_runs_the_walkthrough_and_stops_its_server() -> None:
         position = found
     assert "CREATE PREDICTOR\n" in text
     where = _result_after(text, "FROM byom WHERE initial_price = 3000 AND rental_price = 3000;")
-    assert re.search(r"^ 2\s+\| 0\.\d+\s+\| 3000\s+\| 3000$", where, re.M), where
+    assert re.search(r"^ +2 \| +0\.\d+ \| +3000 \| +3000$", where, re.M), where
     join = _result_after(text, "WHERE t.rental_price > 5300;")
     assert join.rstrip().endswith("(7 rows)"), join
     grouped = _result_after(text, "GROUP BY actual ORDER BY actual;")

@@ -22,7 +22,7 @@ LAYERS = [
     ["execution"],
     ["statements", "guard"],
     ["engine"],
-    ["__init__"],
+    ["__init__", "dbapi", "alchemy"],
     ["serving"],
     ["server"],
     ["demo"],

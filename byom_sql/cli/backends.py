@@ -112,7 +112,12 @@ class Remote:
     BEGIN of the user's opens a transaction on the server as in psql)."""
 
     def __init__(self, url: str) -> None:
-        import psycopg  # here: only --connect needs it, and it takes a while to import
+        try:
+            import psycopg  # here: only --connect needs it, and it takes a while to import
+        except ImportError:
+            raise Error(
+                "byom-sql --connect needs psycopg", hint="pip install 'byom-sql[client]'"
+            ) from None
 
         self._psycopg = psycopg
         self._url = url

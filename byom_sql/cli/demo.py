@@ -105,7 +105,8 @@ def _no_arguments(parser: argparse.ArgumentParser) -> None:
 
 @subcommand(
     "demo",
-    "run the seed's walkthrough on an embedded DuckDB against a built-in model server",
+    "run MindsDB's bring-your-own-model walkthrough on an embedded DuckDB and a built-in model"
+    " server",
     arguments=_no_arguments,
 )
 def demo(args: argparse.Namespace) -> int:

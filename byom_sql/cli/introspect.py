@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from byom_sql.catalog import CATALOG_SCHEMA
 from byom_sql.cli.backends import Backend, Row
 from byom_sql.errors import Error
 from byom_sql.sqlbuild import quote, quote_string
@@ -15,19 +16,21 @@ log = logging.getLogger(__name__)
 
 # the user's relations: not the system catalogs, not our own catalog schema
 USER_RELATIONS = (
-    "table_schema NOT IN ('information_schema', 'pg_catalog', 'byom') "
+    f"table_schema NOT IN ('information_schema', 'pg_catalog', '{CATALOG_SCHEMA}') "
     "AND table_catalog <> 'system' AND table_schema NOT LIKE 'pg!_%' ESCAPE '!'"
 )
+# tables, views and predictors, as the server's pg_class lists them to psql's \dt
 TABLES = (
-    "SELECT table_catalog AS database, table_schema AS schema, table_name AS name, "
-    "CASE table_type WHEN 'BASE TABLE' THEN 'table' WHEN 'VIEW' THEN 'view' "
-    "ELSE lower(table_type) END AS type FROM information_schema.tables WHERE "
-    f"{USER_RELATIONS}{{pattern}} ORDER BY 1, 2, 3"
+    "SELECT * FROM (SELECT table_catalog AS database, table_schema AS schema, "
+    "table_name AS name, CASE table_type WHEN 'BASE TABLE' THEN 'table' WHEN 'VIEW' THEN "
+    "'view' ELSE lower(table_type) END AS type FROM information_schema.tables WHERE "
+    f"{USER_RELATIONS} UNION ALL SELECT current_database(), project, name, 'predictor' "
+    "FROM mindsdb.models) AS relations WHERE true{pattern} ORDER BY 1, 2, 3"
 )
 DATABASES = (
     "SELECT catalog_name AS database, string_agg(schema_name, ', ' ORDER BY schema_name) "
     "AS schemas FROM information_schema.schemata WHERE catalog_name NOT IN ('system', 'temp') "
-    "AND schema_name NOT IN ('information_schema', 'pg_catalog', 'byom') "
+    f"AND schema_name NOT IN ('information_schema', 'pg_catalog', '{CATALOG_SCHEMA}') "
     "AND schema_name NOT LIKE 'pg!_%' ESCAPE '!' GROUP BY 1 ORDER BY 1"
 )
 _COLUMNS = (
@@ -43,7 +46,7 @@ def tables_query(pattern: str | None) -> str:
     if not pattern:
         return TABLES.format(pattern="")
     like = quote_string(pattern.replace("*", "%"))
-    return TABLES.format(pattern=f" AND lower(table_name) LIKE lower({like})")
+    return TABLES.format(pattern=f" AND lower(name) LIKE lower({like})")
 
 
 @dataclass

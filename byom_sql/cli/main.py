@@ -62,15 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
         "-c",
         "--command",
         action="append",
+        dest="scripts",
         default=[],
+        type=lambda sql: ("-c", sql),
         metavar="SQL",
-        help="run SQL and exit (repeatable)",
+        help="run SQL and exit (repeatable; -c and -f run in the order given)",
     )
     parser.add_argument(
         "-f",
         "--file",
         action="append",
-        default=[],
+        dest="scripts",
+        type=lambda path: ("-f", path),
         metavar="FILE",
         help="run a SQL script and exit (repeatable; - for stdin)",
     )
@@ -108,8 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.subcommand:
             return SUBCOMMANDS[args.subcommand][2](args)
-        scripts = [(f"-c #{i + 1}", sql) for i, sql in enumerate(args.command)]
-        scripts += [(path, _read(path)) for path in args.file]
+        scripts = _scripts(args.scripts)
         if not scripts and not sys.stdin.isatty():
             scripts = [("stdin", _read("-"))]
         if not scripts:
@@ -155,10 +157,22 @@ def print_result(outcome: Outcome, fmt: str, out: TextIO) -> None:
         if fmt in ("table", "markdown"):
             out.write(outcome.status + "\n")
         return
-    for chunk in render.formatted(outcome.columns, outcome.rows, fmt):
+    for chunk in render.formatted(outcome.columns, outcome.rows, fmt, types=outcome.types):
         out.write(chunk)
     if fmt in ("table", "markdown"):
         out.write("\n")
+
+
+def _scripts(given: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(source, text) of each -c and -f, in the order given (as psql runs them)."""
+    scripts, commands = [], 0
+    for option, value in given:
+        if option == "-c":
+            commands += 1
+            scripts.append((f"-c #{commands}", value))
+        else:
+            scripts.append((value, _read(value)))
+    return scripts
 
 
 def _shell(args: argparse.Namespace) -> int:

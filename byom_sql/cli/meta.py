@@ -3,15 +3,22 @@ Listing and describing run SQL through the backend, so they work in process and 
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from byom_sql.cli import render
+from byom_sql.cli import copy, render
+from byom_sql.cli.backends import Backend
 from byom_sql.cli.completion import MetaArguments
 from byom_sql.cli.introspect import DATABASES, tables_query
 from byom_sql.cli.screen import Screen, Settings
+from byom_sql.errors import Error
 
 
 class Shell(Protocol):
@@ -19,8 +26,12 @@ class Shell(Protocol):
 
     screen: Screen
     settings: Settings
+    backend: Backend
+    last_sql: str
 
     def run_sql(self, text: str, source: str = "") -> bool: ...
+
+    def reopen(self, target: str) -> None: ...
 
 
 ON_OFF = MetaArguments("setting", ("on", "off"))
@@ -142,6 +153,83 @@ def close_output(shell: Shell) -> None:
         shell.settings.output = None
 
 
+def _pset(shell: Shell, argument: str) -> None:
+    name, _, value = argument.partition(" ")
+    value = value.strip().strip("'")
+    if name == "null":
+        shell.settings.null = value
+        shell.screen.write(f'Null display is "{value}".\n')
+    elif name == "pager":
+        if value not in ("", "on", "off"):
+            shell.screen.error(f"ERROR: expected on or off, not {value!r}")
+            return
+        shell.settings.pager = not shell.settings.pager if not value else value == "on"
+        shell.screen.write(f"Pager usage is {'on' if shell.settings.pager else 'off'}.\n")
+    elif name == "format":
+        _format(shell, value)
+    else:
+        shell.screen.error("ERROR: \\pset takes null, pager or format")
+
+
+def _watch(shell: Shell, argument: str) -> None:
+    """Run the last query every N seconds (default 2) until Ctrl-C, as psql's \\watch."""
+    try:
+        seconds = float(argument or 2)
+    except ValueError:
+        shell.screen.error(f"ERROR: expected a number of seconds, not {argument!r}")
+        return
+    if not shell.last_sql:
+        shell.screen.error("ERROR: \\watch needs a query to repeat: run one first")
+        return
+    try:
+        while shell.run_sql(shell.last_sql):
+            shell.screen.write(shell.screen.dim(f"{time.strftime('%c')} (every {seconds:g}s)\n"))
+            time.sleep(seconds)
+    except KeyboardInterrupt:
+        pass
+
+
+def _edit(shell: Shell, path: str) -> None:
+    """Edit the last query (or FILE) in $EDITOR, then run what was saved."""
+    editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+    with tempfile.TemporaryDirectory() as directory:
+        target = Path(path).expanduser() if path else Path(directory) / "query.sql"
+        if not path:
+            target.write_text(shell.last_sql, encoding="utf-8")
+        try:
+            subprocess.run([*editor, str(target)], check=True)
+            text = target.read_text(encoding="utf-8")
+        except (OSError, subprocess.CalledProcessError, UnicodeDecodeError) as error:
+            shell.screen.error(f"ERROR: the editor failed: {error}")
+            return
+    if text.strip():
+        shell.screen.write(text.rstrip() + "\n")
+        shell.last_sql = text
+        shell.run_sql(text)
+
+
+def _connect(shell: Shell, target: str) -> None:
+    if not target:
+        shell.screen.write(f"Connected to {shell.backend.label}.\n")
+        return
+    try:
+        shell.reopen(target)
+    except Error as error:
+        shell.screen.error(f"ERROR: {error}\nStill connected to {shell.backend.label}.")
+        return
+    shell.screen.write(f"Connected to {shell.backend.label}.\n")
+
+
+def _copy(shell: Shell, argument: str) -> None:
+    """Client-side COPY, as psql's \\copy: the file is on this machine, not the server's."""
+    try:
+        copied = copy.run(shell.backend, argument)
+    except Error as error:
+        shell.screen.error(f"ERROR: {error}")
+        return
+    shell.screen.write(f"COPY {copied}\n")
+
+
 PATH = MetaArguments("path")
 RELATION = MetaArguments("relation")
 COMMANDS = [
@@ -196,6 +284,37 @@ COMMANDS = [
     Command(("\\i", ".read"), "FILE", "run the statements in FILE", _include, PATH),
     Command(
         ("\\o", ".output"), "[FILE]", "send results to FILE (none: to the screen)", _output, PATH
+    ),
+    Command(
+        ("\\pset",),
+        "null TEXT|pager [on|off]|format F",
+        "how NULL is shown; page long results through $PAGER; the output format",
+        _pset,
+        MetaArguments("setting", ("null", "pager", "format")),
+    ),
+    Command(
+        ("\\watch",), "[SECONDS]", "run the last query again every SECONDS (Ctrl-C stops)", _watch
+    ),
+    Command(
+        ("\\e", ".edit"),
+        "[FILE]",
+        "edit the last query (or FILE) in $EDITOR, then run it",
+        _edit,
+        PATH,
+    ),
+    Command(
+        ("\\c", "\\connect", ".open"),
+        "FILE|URL",
+        "switch to another database file, or a server (postgresql://…)",
+        _connect,
+        PATH,
+    ),
+    Command(
+        ("\\copy",),
+        "(QUERY)|TABLE TO|FROM FILE [csv|json|jsonl]",
+        "copy between a local file and a query or table",
+        _copy,
+        PATH,
     ),
 ]
 BY_NAME = {name: command for command in COMMANDS for name in command.names}

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import functools
 import io
+import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -32,10 +33,10 @@ class Omitted:
     count: int
 
 
-def cell(value: Any) -> str:
+def cell(value: Any, null_text: str = NULL) -> str:
     """A value as the table shows it: NULL distinct from '', floats without noise."""
     if value is None:
-        return NULL
+        return null_text
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -61,21 +62,39 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def numeric(types: Sequence[str] | None) -> list[bool]:
+    """Which columns hold numbers (right-aligned, as psql does), by their type names."""
+    return [(t or "").split("(")[0].strip().lower() in _NUMERIC for t in types or ()]
+
+
+_NUMERIC = {
+    "tinyint", "smallint", "integer", "int", "int2", "int4", "int8", "bigint", "hugeint",
+    "utinyint", "usmallint", "uinteger", "ubigint", "uhugeint", "float", "float4", "float8",
+    "real", "double", "double precision", "decimal", "numeric",
+}  # fmt: skip
+
+
 def table(
     names: list[str],
     rows: Sequence[Row | Omitted],
     *,
     types: list[str] | None = None,
+    right: Sequence[bool] = (),
     max_width: int = 60,
     width: int | None = None,
     null: Style | None = None,
+    null_text: str = NULL,
     footer: bool = True,
 ) -> str:
-    """psql-style aligned text. Over-long cells are cut with an ellipsis; given `width`, columns
-    are narrowed, then middle ones dropped (shown as one … column), to fit. `null` styles NULL
-    cells (the shell dims them); `types` adds a line of column types under the names."""
+    """psql-style aligned text for the screen. Cells over `max_width` are cut with an
+    ellipsis; given `width`, columns are narrowed, then middle ones dropped (shown as one …
+    column), to fit. `null` styles NULL cells (the shell dims them); `types` adds a line of
+    column types under the names; columns marked in `right` are right-aligned."""
     heads = [[n, t] for n, t in zip(names, types, strict=True)] if types else [[n] for n in names]
-    body = [r if isinstance(r, Omitted) else [_clip(cell(v), max_width) for v in r] for r in rows]
+    body = [
+        r if isinstance(r, Omitted) else [_clip(cell(v, null_text), max_width) for v in r]
+        for r in rows
+    ]
     widths = [
         max([len(h) for h in heads[i]] + [len(r[i]) for r in body if not isinstance(r, Omitted)])
         for i in range(len(names))
@@ -88,7 +107,8 @@ def table(
     def data(source: Row, row: list[str], i: int) -> str:
         text = _clip(row[i], widths[i])
         padding = " " * (widths[i] - len(text))
-        return (null(text) if null and source[i] is None else text) + padding
+        shown = null(text) if null and source[i] is None else text
+        return padding + shown if i < len(right) and right[i] else shown + padding
 
     lines = [
         line(functools.partial(_head, heads, widths, level))
@@ -137,6 +157,7 @@ def expanded(
     *,
     width: int | None = None,
     null: Style | None = None,
+    null_text: str = NULL,
 ) -> str:
     """One block per row, one line per column (psql's \\x): for results too wide for a table."""
     name_width = max((len(n) for n in names), default=0)
@@ -150,26 +171,68 @@ def expanded(
         number += 1
         out.append(f"-[ RECORD {number} ]" + "-" * max(name_width - 8, 1))
         for name, value in zip(names, row, strict=True):
-            text = _clip(cell(value), value_width)
+            text = _clip(cell(value, null_text), value_width)
             text = null(text) if null and value is None else text
             out.append(f"{name.ljust(name_width)} | {text}")
     return "\n".join(out)
+
+
+class Counted:
+    """Rows passing through, counted."""
+
+    def __init__(self, rows: Iterable[Row]) -> None:
+        self._rows = rows
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Row]:
+        for row in self._rows:
+            self.count += 1
+            yield row
 
 
 def count_rows(count: int) -> str:
     return f"({count} row{'s' if count != 1 else ''})"
 
 
-def markdown(names: list[str], rows: Iterable[Row]) -> str:
+def markdown(names: list[str], rows: Iterable[Row]) -> Iterator[str]:
     def esc(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
-    lines = [
-        "| " + " | ".join(esc(n) for n in names) + " |",
-        "|" + "|".join(" --- " for _ in names) + "|",
-    ]
-    lines += ["| " + " | ".join(esc(cell(v)) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+    yield "| " + " | ".join(esc(n) for n in names) + " |\n"
+    yield "|" + "|".join(" --- " for _ in names) + "|\n"
+    for block in _blocks(rows):
+        yield "".join("| " + " | ".join(esc(cell(v)) for v in row) + " |\n" for row in block)
+
+
+def aligned(
+    names: list[str],
+    rows: Iterable[Row],
+    *,
+    right: Sequence[bool] = (),
+    null_text: str = NULL,
+    footer: bool = True,
+) -> Iterator[str]:
+    """psql-style aligned text, never cut, streamed a block of rows at a time: a column
+    widens when a later block needs it (as psql's FETCH_COUNT output does)."""
+    widths = [len(n) for n in names]
+    count = 0
+    for block in _blocks(rows):
+        body = [[cell(v, null_text).replace("\n", "\\n") for v in row] for row in block]
+        widths = [max([w, *(len(r[i]) for r in body)]) for i, w in enumerate(widths)]
+        lines = []
+        if count == 0:
+            lines.append((" " + " | ".join(map(str.center, names, widths))).rstrip())
+            lines.append("-" + "-+-".join("-" * w for w in widths) + "-")
+        for values in body:
+            padded = (
+                v.rjust(w) if i < len(right) and right[i] else v.ljust(w)
+                for i, (v, w) in enumerate(zip(values, widths, strict=True))
+            )
+            lines.append((" " + " | ".join(padded)).rstrip())
+        count += len(body)
+        yield "\n".join(lines) + "\n"
+    if footer:
+        yield count_rows(count) + "\n"
 
 
 def formatted(
@@ -178,14 +241,15 @@ def formatted(
     fmt: str,
     *,
     types: list[str] | None = None,
+    null_text: str = NULL,
     footer: bool = True,
 ) -> Iterator[str]:
-    """A whole result in `fmt`, as chunks of text: table and markdown hold the rows to align
-    them, the other formats stream."""
+    """A whole result in `fmt`, as chunks of text, streamed, no cell ever cut (output that is
+    not a screen: a pipe, a file)."""
     if fmt == "table":
-        yield table(names, list(rows), types=types, footer=footer) + "\n"
+        yield from aligned(names, rows, right=numeric(types), null_text=null_text, footer=footer)
     elif fmt == "markdown":
-        yield markdown(names, rows) + "\n"
+        yield from markdown(names, rows)
     else:
         yield from _stream(names, rows, fmt)
 
@@ -222,6 +286,18 @@ def _stream(names: list[str], rows: Iterable[Row], fmt: str) -> Iterator[str]:
         ).decode()
         first = False
     yield "\n]\n" if not first else "]\n"
+
+
+BLOCK = 10_000  # rows formatted at a time
+
+
+def _blocks(rows: Iterable[Row], size: int = BLOCK) -> Iterator[list[Row]]:
+    """Rows in lists of `size`; at least one (maybe empty) list, so headers get written."""
+    iterator = iter(rows)
+    block = list(itertools.islice(iterator, size))
+    yield block
+    while block := list(itertools.islice(iterator, size)):
+        yield block
 
 
 def error(err: Error, sql: str, source: str = "") -> str:

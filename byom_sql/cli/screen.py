@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import subprocess
 import threading
 from dataclasses import dataclass
 from typing import TextIO
@@ -19,6 +21,8 @@ class Settings:
     expanded: str = "off"  # off, on, auto (when the table is wider than the screen)
     max_rows: int = 40  # rows a table shows on the screen (head and tail); 0 for all
     output: TextIO | None = None  # \o FILE: results go there instead of the screen
+    null: str = "NULL"  # \pset null: how NULL is shown
+    pager: bool = False  # \pset pager: results taller than the screen go through $PAGER
 
 
 class Screen:
@@ -66,3 +70,17 @@ class Screen:
     def width(self) -> int:
         """Columns to fill: one less than the screen, so a full line does not wrap."""
         return shutil.get_terminal_size().columns - 1
+
+    @property
+    def height(self) -> int:
+        return shutil.get_terminal_size().lines
+
+    def page(self, text: str) -> None:
+        """Show `text` through $PAGER (less -SR by default), as psql does for long results."""
+        command = shlex.split(os.environ.get("PAGER") or "less -SR")
+        with self.lock:
+            self.clear_status()
+            try:
+                subprocess.run(command, input=text, text=True, check=False)
+            except OSError:
+                self.write(text)

@@ -66,7 +66,8 @@ class Shell:
     def __init__(self, backend: Backend, fmt: str = "table") -> None:
         self.backend = backend
         self.screen = Screen(sys.stdout, sys.stderr)
-        self.settings = Settings(format=fmt)
+        self.settings = Settings(format=fmt, pager=bool(os.environ.get("PAGER")))
+        self.last_sql = ""  # what \e edits and \watch repeats
         self.names = Names()
         self.activity = Activity()
         self._canceled = threading.Event()
@@ -89,6 +90,7 @@ class Shell:
             "Statements end with ;  \\? for help, \\q or Ctrl-D to quit.\n"
         )
         self.refresh_names()
+        self.run_rc_file()
         while True:
             try:
                 text = self.session.prompt(f"{self.backend.prompt}> ")
@@ -111,8 +113,31 @@ class Shell:
             return True
         if stripped.startswith(("\\", ".")):
             return meta.run(self, stripped)
+        self.last_sql = text
         self.run_sql(text)
         return True
+
+    def run_rc_file(self) -> None:
+        """~/.byomsqlrc (or $BYOMSQLRC): meta-commands and SQL run at start, as psql's psqlrc."""
+        path = Path(os.environ.get("BYOMSQLRC") or Path.home() / ".byomsqlrc")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        except (OSError, UnicodeDecodeError) as error:
+            self.screen.error(f"ERROR: cannot read {path}: {error}")
+            return
+        for line in text.splitlines():
+            if line.strip() and not line.lstrip().startswith("--"):
+                self.handle(line)
+
+    def reopen(self, target: str) -> None:
+        """\\c: another database file, or a server URL; the current one stays on failure."""
+        url = target if target.startswith(("postgres://", "postgresql://")) else None
+        backend = open_backend(target if url is None else ":memory:", url)
+        self.backend.close()
+        self.backend = backend
+        self.refresh_names()
 
     def refresh_names(self) -> None:
         """Reload what completion offers; in the worker, so Ctrl-C stops a slow catalog."""
@@ -235,9 +260,15 @@ class Shell:
         if outcome.rows is None:
             self._footer(outcome.status, started)
             return
-        rows = _Counted(self._rows(outcome.rows))
+        rows = render.Counted(self._rows(outcome.rows))
         fmt, target = self.settings.format, self.settings.output
-        if fmt == "table" and target is None:
+        if fmt == "table" and target is None and self.settings.pager:
+            text = self._on_screen(outcome, sample(rows, 0)) + "\n"
+            if text.count("\n") + 2 > self.screen.height:
+                self.screen.page(text + render.count_rows(rows.count) + "\n")
+            else:
+                self.screen.write(text)
+        elif fmt == "table" and target is None:
             shown = sample(rows, self.settings.max_rows)
             self.screen.write(self._on_screen(outcome, shown) + "\n")
             if rows.count > self.settings.max_rows > 0:
@@ -245,7 +276,10 @@ class Shell:
                 return
         else:
             types = self._types(outcome)
-            for chunk in render.formatted(outcome.columns, rows, fmt, types=types, footer=False):
+            null = self.settings.null
+            for chunk in render.formatted(
+                outcome.columns, rows, fmt, types=types, null_text=null, footer=False
+            ):
                 self.screen.write(chunk, to=target)
         self._footer(render.count_rows(rows.count), started)
 
@@ -253,13 +287,23 @@ class Shell:
         """A table narrowed to the screen, or one record per row block (\\x), also when the
         table would not fit and \\x is auto."""
         names, types, mode = outcome.columns, self._types(outcome), self.settings.expanded
-        width, null = self.screen.width, self.screen.dim
+        width, null, text = self.screen.width, self.screen.dim, self.settings.null
         if mode == "auto":
-            natural = render.table(names, shown, types=types, footer=False)
+            natural = render.table(names, shown, types=types, null_text=text, footer=False)
             mode = "on" if max(map(len, natural.splitlines())) > width else "off"
         if mode == "on":
-            return render.expanded(names, shown, width=width, null=null)
-        return render.table(names, shown, types=types, width=width, null=null, footer=False)
+            return render.expanded(names, shown, width=width, null=null, null_text=text)
+        right = render.numeric(outcome.types)
+        return render.table(
+            names,
+            shown,
+            types=types,
+            right=right,
+            width=width,
+            null=null,
+            null_text=text,
+            footer=False,
+        )
 
     def _types(self, outcome: Outcome) -> list[str] | None:
         return outcome.types if self.settings.types else None
@@ -268,19 +312,6 @@ class Shell:
         if self.settings.timing:
             text += f"  {elapsed(time.monotonic() - started)}"
         self.screen.write(self.screen.dim(text) + "\n")
-
-
-class _Counted:
-    """Rows passing through, counted."""
-
-    def __init__(self, rows: Iterable[Row]) -> None:
-        self._rows = rows
-        self.count = 0
-
-    def __iter__(self) -> Iterator[Row]:
-        for row in self._rows:
-            self.count += 1
-            yield row
 
 
 def sample(rows: Iterable[Row], limit: int) -> list[Row | render.Omitted]:

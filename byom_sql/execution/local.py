@@ -19,7 +19,7 @@ from byom_sql.execution.scoring import score
 from byom_sql.planning.plan import Materialize, Plan, Predict
 from byom_sql.result import Result, command_of, returns_rows
 from byom_sql.session import Session
-from byom_sql.sqlbuild import literal, names, quote
+from byom_sql.sqlbuild import cast, literal, names, quote
 
 INLINE_ROWS = 100
 """Predictions of at most this many rows go into the final statement as VALUES."""
@@ -138,7 +138,7 @@ def _inline(final: exp.Expr, name: str, table: pa.Table) -> bool:
         return False
     kinds = [types.duckdb_type(field.type) for field in table.schema]
     rows = [
-        exp.Tuple(expressions=[exp.cast(literal(v), t) for v, t in zip(row, kinds, strict=True)])
+        exp.Tuple(expressions=[cast(literal(v), t) for v, t in zip(row, kinds, strict=True)])
         for row in zip(*(c.to_pylist() for c in table.columns), strict=True)
     ]
     for reference in list(final.find_all(exp.Table)):

@@ -32,14 +32,24 @@ class DuckDBSchema:
         self.cursor = cursor
         self.schema_version = schema_version  # moves on when a statement may create or drop names
         self._tables: dict[str, tuple[int, bool]] = {}  # name → (schema_version, exists)
+        self._columns: dict[str, tuple[int, list[str]]] = {}  # SQL → (schema_version, names)
 
     def resolve(self, table: exp.Table) -> Predictor | None:
         return resolve_predictor(self.catalog, table, self.table_exists)
 
     def columns(self, query: exp.Query) -> list[str]:
+        """Cached like table_exists: a JOIN's planning asks this of each data source."""
         sql = to_sql(query)
+        version = self.schema_version()
+        cached = self._columns.get(sql)
+        if cached is not None and cached[0] == version:
+            return list(cached[1])
         with duckdb_errors(sql):
-            return [row[0] for row in self.cursor.execute(f"DESCRIBE {sql}").fetchall()]
+            names = [row[0] for row in self.cursor.execute(f"DESCRIBE {sql}").fetchall()]
+        if len(self._columns) >= 256:
+            self._columns.clear()
+        self._columns[sql] = (version, names)
+        return list(names)
 
     def is_remote(self, table: exp.Table) -> bool:
         return is_remote(self.catalog, table)

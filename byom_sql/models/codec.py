@@ -229,8 +229,16 @@ def _from_mapping(
     used = set(found.values())
     for key, values in lists.items():
         if key not in used:
-            out[f"{targets[0]}_{EXTRA_NAMES.get(key.lower(), key)}"] = values
+            out[_extra_name(targets, key)] = values
     return out
+
+
+def _extra_name(targets: Sequence[str], key: str) -> str:
+    """`<target>_<key>` for an extra output (`confidence` → `number_of_rooms_confidence`); a key
+    already named for a target (`number_of_rooms_confidence`) keeps its name."""
+    if any(key.lower().startswith(f"{t.lower()}_") for t in targets):
+        return key
+    return f"{targets[0]}_{EXTRA_NAMES.get(key.lower(), key)}"
 
 
 def _check_count(count: int, rows: int, where: str) -> None:

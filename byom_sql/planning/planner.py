@@ -29,7 +29,7 @@ from byom_sql.config import EngineConfig
 from byom_sql.dialect.nodes import literal_value
 from byom_sql.errors import FeatureNotSupported, UndefinedColumn
 from byom_sql.planning.plan import Batching, Materialize, Plan, Predict, Step
-from byom_sql.sqlbuild import relation
+from byom_sql.sqlbuild import cast, relation
 from byom_sql.types import sql_type
 
 
@@ -114,7 +114,7 @@ class _Planning:
 
         def typed_null(name: str) -> exp.Expr:
             kind = sql_type(dtypes.get(name.lower()))
-            return (exp.cast(exp.null(), kind) if kind else exp.null()).as_(name, quoted=True)
+            return (cast(exp.null(), kind) if kind else exp.null()).as_(name, quoted=True)
 
         outputs = self.schema.outputs(step.predictor)
         taken = {o.lower() for o in outputs}

@@ -32,6 +32,7 @@ from byom_sql.errors import FeatureNotSupported
 from byom_sql.result import never_returns_rows
 from byom_sql.server import pgtypes
 from byom_sql.server.pgtypes import Field
+from byom_sql.sqlbuild import cast
 
 if TYPE_CHECKING:
     from byom_sql.catalog import Predictor
@@ -222,7 +223,7 @@ def _with_stand_ins(conn: Connection, node: exp.Expr) -> exp.Expr:
         if predictor is None:
             return table
         columns = [
-            exp.cast(exp.null(), duckdb_type).as_(name)
+            cast(exp.null(), duckdb_type).as_(name)
             for name, _, duckdb_type in predictor_columns(predictor)
         ]
         relation = exp.select(*columns).limit(0)
