@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from duckdb_engine import Dialect as DuckDBDialect
+from sqlalchemy import pool
 from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import URL
 from sqlalchemy.engine.interfaces import ReflectedColumn
@@ -39,6 +40,13 @@ class Dialect(DuckDBDialect):
     def create_connect_args(self, url: URL) -> tuple[tuple[Any, ...], dict[str, Any]]:
         options = dict(url.query)
         return (), {"database": url.database or ":memory:", **options}
+
+    @classmethod
+    def get_pool_class(cls, url: URL) -> Any:
+        """In memory, one connection per thread: a pool of several would be several databases."""
+        if url.database in (None, "", ":memory:"):
+            return pool.SingletonThreadPool
+        return pool.QueuePool
 
     def connect(self, *cargs: Any, **cparams: Any) -> Any:
         return byom_dbapi.connect(*cargs, **cparams)

@@ -151,3 +151,12 @@ def test_sqlalchemy_engine_round_trip(tmp_path: Path, model_server: ModelServer)
         ]
     assert len(pd.read_sql("SELECT * FROM home_rentals", engine)) == 3
     engine.dispose()
+
+
+def test_sqlalchemy_in_memory_is_one_database() -> None:
+    engine = sa.create_engine("byom_sql://")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE kept AS SELECT 1 AS a"))
+    with engine.connect() as conn:  # a later checkout sees the same in-memory database
+        assert conn.execute(sa.text("SELECT a FROM kept")).fetchall() == [(1,)]
+    engine.dispose()
