@@ -49,11 +49,33 @@ def translate(exc: duckdb.Error, sql: str = "") -> Error:
             len(match.group(3)) - len(f"LINE {match.group(1)}: "),
         )
     message = _PREFIX.sub("", message.strip(), count=1)
-    if isinstance(exc, duckdb.CatalogException) and "does not exist" not in message:
-        sqlstate = "42P01" if "not exist" in message else "42000"
-    else:
-        sqlstate = next((code for cls, code in _SQLSTATES if isinstance(exc, cls)), "XX000")
+    sqlstate = next(
+        (
+            code
+            for cls, pattern, code in _BY_MESSAGE
+            if isinstance(exc, cls) and pattern.search(message)
+        ),
+        None,
+    ) or next((code for cls, code in _SQLSTATES if isinstance(exc, cls)), "XX000")
     return QueryError(message, sqlstate=sqlstate, position=position)
+
+
+# what PostgreSQL would report, where DuckDB's exception class alone does not tell
+_BY_MESSAGE: list[tuple[type[BaseException], re.Pattern[str], str]] = [
+    (duckdb.CatalogException, re.compile(r"Function with name .* does not exist"), "42883"),
+    (duckdb.CatalogException, re.compile(r"Type with name .* does not exist"), "42704"),
+    (duckdb.CatalogException, re.compile(r"^Schema with name .* does not exist"), "3F000"),
+    (duckdb.CatalogException, re.compile(r"^(Table|View) with name .* already exists"), "42P07"),
+    (duckdb.CatalogException, re.compile(r"^Schema with name .* already exists"), "42P06"),
+    (duckdb.CatalogException, re.compile(r"already exists"), "42710"),
+    (duckdb.CatalogException, re.compile(r"does not exist|not exist"), "42P01"),
+    (duckdb.CatalogException, re.compile(r"."), "42000"),
+    (duckdb.ConversionException, re.compile(r"^Could not convert string"), "22P02"),
+    (duckdb.ConstraintException, re.compile(r"primary key|unique", re.I), "23505"),
+    (duckdb.ConstraintException, re.compile(r"NOT NULL"), "23502"),
+    (duckdb.ConstraintException, re.compile(r"foreign key", re.I), "23503"),
+    (duckdb.ConstraintException, re.compile(r"CHECK constraint"), "23514"),
+]
 
 
 @contextmanager

@@ -13,9 +13,11 @@
     ├── InsufficientPrivilege (42501)   forbidden in this context (e.g. over the wire)
     ├── StatementTooComplex (54001)     nested too deep to parse or plan
     ├── TooManyColumns (54011)
-    ├── ModelError (08000)              the model endpoint misbehaved
-    │   ├── ModelUnavailable (08001)    could not connect / timed out
-    │   ├── ModelProtocolError (08P01)  bad status, bad JSON, wrong row count
+    ├── ModelError (39000)              the model endpoint misbehaved (class 39: an external
+    │   │                               routine failed; not 08, which pools read as a dead
+    │   │                               connection to the server)
+    │   ├── ModelUnavailable (39M01)    could not connect / timed out
+    │   ├── ModelProtocolError (39M02)  bad status, bad JSON, wrong row count
     │   └── ModelCodeError (38000)      a Python model's own code raised an exception
     ├── DatabaseConnectionError (08006) an attached database cannot be reached
     ├── QueryError                      anything DuckDB reported (SQLSTATE by its class)
@@ -151,15 +153,15 @@ class TooManyColumns(ProgrammingError, code="54011"):
     pass
 
 
-class ModelError(OperationalError, code="08000"):
+class ModelError(OperationalError, code="39000"):
     pass
 
 
-class ModelUnavailable(ModelError, code="08001"):
+class ModelUnavailable(ModelError, code="39M01"):
     pass
 
 
-class ModelProtocolError(ModelError, code="08P01"):
+class ModelProtocolError(ModelError, code="39M02"):
     pass
 
 

@@ -358,3 +358,37 @@ def test_max_connections(tmp_path: Path) -> None:
         assert still_serves(server.port)
     finally:
         server.stop()
+
+
+def test_new_connections_are_not_held_behind_slow_model_calls(
+    wire: WireServer,  # noqa: F811
+    model_server: ModelServer,
+) -> None:
+    dsn = f"host=127.0.0.1 port={wire.port} user=t dbname=d"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "CREATE OR REPLACE PREDICTOR slow_one PREDICT y USING "
+            f"url.predict = '{model_server.url}/ray/predict', format = 'ray_serve', "
+            "timeout = 60, batch_size = 1, max_concurrency = 1"
+        )
+        conn.execute("CREATE OR REPLACE TABLE slow_rows AS SELECT range AS x FROM range(6)")
+    model_server.misbehaviour = Misbehaviour(delay=1)  # 6 calls one after another: ≥ 6 s
+    finished: list[float] = []
+
+    def score() -> None:
+        with psycopg.connect(dsn) as conn:
+            conn.execute("SELECT * FROM slow_rows JOIN slow_one").fetchall()
+        finished.append(time.monotonic())
+
+    scorers = [threading.Thread(target=score) for _ in range(3)]
+    for thread in scorers:
+        thread.start()
+    time.sleep(0.5)
+    for _ in range(50):
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    connected = time.monotonic()
+    for thread in scorers:
+        thread.join()
+    model_server.misbehaviour = None
+    assert len(finished) == 3 and connected < min(finished), "a connection waited for a model"

@@ -188,7 +188,9 @@ def run_java(directory: Path, source: str, *args: str) -> list[str]:
     """Compile and run a one-class Java program with pgjdbc; the lines it printed."""
     name = re.search(r"public class (\w+)", source).group(1)  # type: ignore[union-attr]
     (directory / f"{name}.java").write_text(source)
-    subprocess.run(["javac", f"{name}.java"], cwd=directory, check=True, timeout=120)
+    subprocess.run(
+        ["javac", "-cp", str(JDBC_JAR), f"{name}.java"], cwd=directory, check=True, timeout=120
+    )
     done = subprocess.run(
         ["java", "-cp", f"{directory}:{JDBC_JAR}", name, *args],
         capture_output=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import ssl
@@ -150,7 +151,15 @@ def serve(args: argparse.Namespace) -> int:
         follow_redirects=args.follow_redirects,
     )
     with Engine(args.database, engine_config) as engine:
-        run(engine, config)
+        try:
+            run(engine, config)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise Error(
+                f"cannot listen on {config.host}:{config.port}: the port is already in use",
+                hint="stop what listens there, or choose another port with --port N",
+            ) from None
     return 0
 
 

@@ -11,10 +11,10 @@ from sqlglot import exp
 
 from byom_sql.config import ROWS_PER_BATCH
 from byom_sql.databases.sources import bind_sources
-from byom_sql.dialect import parse
+from byom_sql.dialect import parse, to_sql
 from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import Error
-from byom_sql.execution import local
+from byom_sql.execution import local, postgres_types
 from byom_sql.planning.binding import Params, bind_parameters, reads_predictors
 from byom_sql.planning.planner import plan
 from byom_sql.result import Result, command_of, returns_rows
@@ -44,6 +44,11 @@ def run(session: Session, node: exp.Expr, sql: str, params: Params = None) -> Re
     """A statement that is not one of ours: planned and run when it reads predictors, else
     handed to DuckDB as written."""
     node, sql = bind_sources(session.catalog, session.attachments, node, sql)
+    if postgres_types.needs_rewrite(node):
+        node, sequences = postgres_types.rewrite(node)
+        for sequence in sequences:
+            run_sql(session.cursor, sequence)
+        sql = to_sql(node)
     if reads_predictors(session.catalog, node, session.schema.resolve):
         bound = bind_parameters(node.copy(), params)
         return local.run(session, plan(bound, session.schema, session.config, _prefix()))

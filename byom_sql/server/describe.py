@@ -82,6 +82,18 @@ def parameter_oids(conn: Connection, node: exp.Expr | None, given: Sequence[int]
 
 def _from_context(placeholder: exp.Placeholder, columns: _Columns) -> int | None:
     parent = placeholder.parent
+    while isinstance(parent, exp.Paren):
+        parent = parent.parent
+    # x = ANY($1), list_contains($1, x) as the catalog rewrites it: an array of x's type
+    # (psycopg sends a list of strings as unknown)
+    element: exp.Expr | None = None
+    if isinstance(parent, exp.Any) and isinstance(parent.parent, exp.Binary):
+        element = parent.parent.left
+    elif isinstance(parent, exp.ArrayContains) and parent.this is placeholder:
+        element = parent.expression
+    if element is not None:
+        found = columns.type_of(element) or pgtypes.TEXT
+        return pgtypes.ARRAY_OF.get(found, pgtypes.ARRAY_OF[pgtypes.TEXT])
     if isinstance(parent, exp.Cast | exp.TryCast):
         return pgtypes.oid_of_sql_type(parent.to)
     if isinstance(parent, exp.Limit | exp.Offset | exp.Fetch):

@@ -133,8 +133,23 @@ class Password:
 
 
 @dataclass(frozen=True)
+class CopyData:
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CopyDone:
+    pass
+
+
+@dataclass(frozen=True)
+class CopyFail:
+    message: str
+
+
+@dataclass(frozen=True)
 class Unsupported:
-    """A message we know but do not serve (FunctionCall, COPY data): answered with an error."""
+    """A message we know but do not serve (FunctionCall): answered with an error."""
 
     type: str
     what: str
@@ -150,6 +165,7 @@ class Invalid:
 
 FrontendMessage = (
     (Query | Parse | Bind | Describe | Execute | Close | Sync | Flush | Terminate | Password)
+    | (CopyData | CopyDone | CopyFail)
     | Unsupported
     | Invalid
 )
@@ -316,9 +332,14 @@ def _decode(kind: str, body: bytes) -> FrontendMessage:
         message = Terminate()
     elif kind == "p":
         return Password(body)
-    elif kind in ("F", "d", "c", "f"):
-        what = "function calls" if kind == "F" else "COPY data outside a COPY"
-        return Unsupported(kind, what)
+    elif kind == "d":
+        return CopyData(body)
+    elif kind == "c":
+        message = CopyDone()
+    elif kind == "f":
+        message = CopyFail(reader.cstring())
+    elif kind == "F":
+        return Unsupported(kind, "function calls")
     else:
         raise ProtocolError(f"unknown message type {kind!r}")
     reader.done()
@@ -397,6 +418,26 @@ def data_rows(columns: Sequence[Sequence[bytes | None]], count: int) -> bytes:
         body = b"".join(fields)
         rows.append(b"D" + _LENGTH.pack(len(body) + 6) + width + body)
     return b"".join(rows)
+
+
+def copy_out_response(binary: bool, columns: int) -> bytes:
+    return _message(b"H", _copy_formats(binary, columns))
+
+
+def copy_in_response(binary: bool, columns: int) -> bytes:
+    return _message(b"G", _copy_formats(binary, columns))
+
+
+def _copy_formats(binary: bool, columns: int) -> bytes:
+    fmt = int(binary)
+    return struct.pack(f">bh{columns}h", fmt, columns, *([fmt] * columns))
+
+
+def copy_data(data: bytes) -> bytes:
+    return _message(b"d", data)
+
+
+COPY_DONE = _message(b"c")
 
 
 def command_complete(tag: str) -> bytes:

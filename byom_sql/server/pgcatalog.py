@@ -115,6 +115,8 @@ def _store(state: SessionState, name: str, value: str) -> None:
     """Keep a setting; TimeZone and search_path also change what DuckDB does."""
     if name == "client_encoding":
         value = _utf8_only(value)
+    if name != "search_path" and len(value) > 1 and value[0] == value[-1] == '"':
+        value = value[1:-1].replace('""', '"')  # SET TIME ZONE "Etc/UTC" (pgcli): a name
     if state.settings.get(name) != value:
         if name == "timezone":
             _duckdb_setting(state, "TimeZone", value)

@@ -30,7 +30,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from byom_sql.server import pgrelations
+from byom_sql.server import pgrelations, pgtypes
 from byom_sql.server.pgrelations import Facts
 
 _REG_TYPES = ("regclass", "regtype", "regnamespace", "regproc", "regprocedure")
@@ -192,8 +192,12 @@ class _Rewriter:
             return self.operator(node)
         if isinstance(node, exp.Func):
             return self.function(node)
+        if isinstance(node, exp.EQ) and isinstance(node.expression, exp.Any):
+            return _list_contains(node.this, node.expression.this)
         if isinstance(node, exp.EQ | exp.NEQ):
             return _array_literals(node)
+        if isinstance(node, exp.Any):
+            return _any_of_literal(node)
         return node
 
     # relations ---------------------------------------------------------------------------
@@ -550,6 +554,36 @@ def _array_literals(node: exp.Binary) -> exp.Expr:
             if text.startswith("{") and text.endswith("}"):
                 node.set(side, exp.Literal.string(f"[{text[1:-1]}]"))
     return node
+
+
+def _any_of_literal(node: exp.Any) -> exp.Expr:
+    """`= ANY('{r,p,f}')` (pgcli's \\dt): Postgres reads the string as an array; DuckDB needs
+    the list itself."""
+    value = node.this.unnest() if isinstance(node.this, exp.Paren) else node.this
+    if not (isinstance(value, exp.Literal) and value.is_string):
+        return node
+    text = value.name
+    if not (text.startswith("{") and text.endswith("}")):
+        return node
+    try:
+        items = pgtypes.decode_text(text, pgtypes.ARRAY_OF[pgtypes.TEXT])
+    except (ValueError, IndexError):
+        return node
+    numeric = all(re.fullmatch(r"-?\d+(\.\d+)?", str(i)) for i in items if i is not None)
+    elements = [
+        exp.null() if i is None else exp.Literal.number(i) if numeric else exp.Literal.string(i)
+        for i in items
+    ]
+    node.set("this", exp.Paren(this=exp.Array(expressions=elements)))
+    return node
+
+
+def _list_contains(value: exp.Expr, array: exp.Expr) -> exp.Expr:
+    """`x = ANY(array)` as list_contains(array, x): DuckDB cannot unnest a list inside the
+    joins of the emulated catalog (pgcli's `relkind = ANY($1)`)."""
+    return exp.func(
+        "list_contains", array.unnest() if isinstance(array, exp.Paren) else array, value
+    )
 
 
 def _alias_columns(node: exp.Expr) -> exp.Expr:

@@ -143,6 +143,11 @@ _SQL_TYPES: dict[exp.DType, int] = {
     exp.DataType.Type.DATE: DATE,
     exp.DataType.Type.TIME: TIME,
     exp.DataType.Type.TIMESTAMP: TIMESTAMP,
+    exp.DataType.Type.TIMESTAMPNTZ: TIMESTAMP,  # DuckDB's TIMESTAMP, as sqlglot reads it
+    exp.DataType.Type.TIMESTAMP_S: TIMESTAMP,
+    exp.DataType.Type.TIMESTAMP_MS: TIMESTAMP,
+    exp.DataType.Type.TIMESTAMP_NS: TIMESTAMP,
+    exp.DataType.Type.TIMESTAMPLTZ: TIMESTAMPTZ,
     exp.DataType.Type.DATETIME: TIMESTAMP,
     exp.DataType.Type.TIMESTAMPTZ: TIMESTAMPTZ,
     exp.DataType.Type.INTERVAL: INTERVAL,

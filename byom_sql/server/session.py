@@ -24,20 +24,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+from sqlglot import exp
 
+from byom_sql import sqlbuild
 from byom_sql.dialect import Statement
 from byom_sql.duckdb_errors import duckdb_errors, translate
 from byom_sql.engine import Connection, parse_script
 from byom_sql.errors import (
     Error,
     FeatureNotSupported,
+    InsufficientPrivilege,
     InvalidText,
+    QueryCanceled,
     QueryError,
     SqlSyntaxError,
     TooManyColumns,
 )
 from byom_sql.result import Result
-from byom_sql.server import describe, messages, pgcatalog, pgtypes
+from byom_sql.server import copy, describe, messages, pgcatalog, pgtypes
 from byom_sql.server.messages import Notice
 from byom_sql.server.pgtypes import Field
 from byom_sql.server.state import InterceptResult, SessionState
@@ -135,6 +140,20 @@ class Outcome:
 
 
 @dataclass
+class CopyIn:
+    """A COPY … FROM STDIN between its CopyInResponse and the client's CopyDone."""
+
+    copy: copy.Copy
+    columns: list[str]
+    oids: list[int]
+    sql: str
+    chunks: list[bytes] = field(default_factory=list)
+
+
+COPY_RELATION = "__byom_copy_in"
+
+
+@dataclass
 class Prepared:
     text: str  # as the client sent it: error positions point into it
     statement: Statement | None  # None: empty, or answered by pgcatalog
@@ -170,6 +189,7 @@ class Session:
         self._live: list[RowStream] = []
         self._failed = False  # an extended-protocol error: skip messages until Sync
         self._reported = state.reported()
+        self._copy_in: CopyIn | None = None  # COPY … FROM STDIN, waiting for its data
 
     def interrupt(self) -> None:
         """Cancel what runs now (called from the event loop's thread on CancelRequest)."""
@@ -184,15 +204,17 @@ class Session:
     def handle(self, message: messages.FrontendMessage) -> Iterator[bytes]:
         self.busy = True
         try:
-            if isinstance(message, messages.Query):
+            if self._copy_in is not None:
+                yield from self._copy_in_message(message)
+            elif isinstance(message, messages.Query):
                 yield from self._simple_query(message.sql)
             elif isinstance(message, messages.Invalid | messages.Unsupported) and (
                 message.type in "QF"  # a Query we cannot read, FunctionCall: as Query does
             ):
                 yield self._error(_refusal(message), "")
                 yield messages.ready_for_query(self.state.transaction)
-            elif isinstance(message, messages.Unsupported):
-                pass  # COPY data outside a COPY: ignored, as PostgreSQL does
+            elif isinstance(message, messages.CopyData | messages.CopyDone | messages.CopyFail):
+                pass  # outside a COPY: ignored, as PostgreSQL does
             elif isinstance(message, messages.Sync):
                 self._failed = False
                 if self.state.transaction == "I":
@@ -212,8 +234,14 @@ class Session:
     def _simple_query(self, sql: str) -> Iterator[bytes]:
         self._drop_unnamed()
         try:
-            statements = self._split(sql)
-            if not statements:
+            command = copy.parse(sql)
+            if command is not None and command.out:
+                yield from self._copy_out(command)
+            elif command is not None:
+                yield from self._copy_in_start(command, sql)
+                return  # ReadyForQuery once the data is in
+            statements = [] if command is not None else self._split(sql)
+            if not statements and command is None:
                 yield messages.EMPTY_QUERY_RESPONSE
             for text, statement in statements:
                 outcome = self._run(text, statement, None)
@@ -221,6 +249,112 @@ class Session:
         except Exception as exc:  # noqa: BLE001 - the session survives its own bugs too
             yield self._error(_as_error(exc), sql)
         yield messages.ready_for_query(self.state.transaction)
+
+    # COPY ----------------------------------------------------------------------------------------
+
+    def _copy_out(self, command: copy.Copy) -> Iterator[bytes]:
+        """COPY … TO STDOUT: the query's rows as CopyData, streamed as they are produced."""
+        self._detach()
+        self._check_transaction(command.select())
+        statements = parse_script(command.select(), self.conn.cancel)
+        if len(statements) != 1:
+            raise QueryError("COPY takes exactly one query", sqlstate="42601")
+        result = self.conn.run(statements[0])
+        if not result.has_rows:
+            raise FeatureNotSupported("COPY (…) TO STDOUT needs a query that returns rows")
+        try:
+            fields = [pgtypes.field_of(f.name, f.type) for f in result.schema]
+            yield messages.copy_out_response(command.binary, len(fields))
+            # the binary header travels with the first row, as PostgreSQL sends it (psycopg
+            # reads them as one); CSV's header line is a row of its own
+            head = copy.BINARY_HEADER if command.binary else b""
+            line = copy.header(command, result.columns)
+            if line is not None:
+                yield messages.copy_data(line)
+            count = 0
+            for batch in result.batches():
+                columns = [
+                    pgtypes.encode_column(column.to_pylist(), f.oid, command.binary)
+                    for column, f in zip(batch.columns, fields, strict=True)
+                ]
+                for row in copy.rows(command, columns, batch.num_rows):
+                    yield messages.copy_data(head + row)
+                    head = b""
+                count += batch.num_rows
+            if command.binary:
+                yield messages.copy_data(head + copy.BINARY_TRAILER)
+            yield messages.COPY_DONE
+            yield messages.command_complete(f"COPY {count}")
+        finally:
+            result.close()
+
+    def _copy_in_start(self, command: copy.Copy, sql: str) -> Iterator[bytes]:
+        """COPY … FROM STDIN: the columns' types now, the rows when CopyDone comes."""
+        if command.table is None:
+            raise QueryError("COPY … FROM STDIN needs a table, not a query", sqlstate="42601")
+        if self.conn.read_only:
+            raise InsufficientPrivilege("this user may only read: COPY … FROM STDIN is refused")
+        self._check_transaction(sql)
+        self._detach()
+        described = {
+            row[0].lower(): (row[0], row[1])
+            for row in self.conn.sql(f"DESCRIBE {command.table}").fetchall()
+        }
+        wanted = [c.strip('"') for c in command.columns] or [n for n, _ in described.values()]
+        missing = [c for c in wanted if c.lower() not in described]
+        if missing:
+            raise QueryError(
+                f'column "{missing[0]}" of relation "{command.table}" does not exist',
+                sqlstate="42703",
+            )
+        kinds = [described[c.lower()][1] for c in wanted]
+        oids = [pgtypes.oid_of_sql_type(exp.DataType.build(k, dialect="duckdb")) for k in kinds]
+        self._copy_in = CopyIn(command, wanted, oids, sql)
+        yield messages.copy_in_response(command.binary, len(wanted))
+
+    def _copy_in_message(self, message: messages.FrontendMessage) -> Iterator[bytes]:
+        pending = self._copy_in
+        assert pending is not None
+        if isinstance(message, messages.CopyData):
+            pending.chunks.append(message.data)
+            return
+        if isinstance(message, messages.Flush | messages.Sync):
+            return  # ignored during COPY, as PostgreSQL does
+        self._copy_in = None
+        try:
+            if isinstance(message, messages.CopyDone):
+                count = self._copy_insert(pending)
+                yield messages.command_complete(f"COPY {count}")
+            elif isinstance(message, messages.CopyFail):
+                raise QueryCanceled(f"COPY from stdin failed: {message.message}")
+            else:
+                raise QueryError(
+                    f"unexpected message {type(message).__name__} during COPY from stdin",
+                    sqlstate="08P01",
+                )
+        except Exception as exc:  # noqa: BLE001 - the session survives its own bugs too
+            yield self._error(_as_error(exc), pending.sql)
+        yield messages.ready_for_query(self.state.transaction)
+
+    def _copy_insert(self, pending: CopyIn) -> int:
+        rows = copy.decode(pending.copy, b"".join(pending.chunks), pending.oids)
+        if not rows:
+            return 0
+        text = not pending.copy.binary
+        arrays = [
+            pa.array([row[i] for row in rows], pa.string() if text else None)
+            for i in range(len(pending.columns))
+        ]
+        table = pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))])
+        self.conn.cursor.register(COPY_RELATION, table)
+        try:
+            self.conn.sql(
+                f"INSERT INTO {pending.copy.table} ({sqlbuild.names(pending.columns)}) "
+                f"SELECT * FROM {COPY_RELATION}"
+            )
+        finally:
+            self.conn.cursor.unregister(COPY_RELATION)
+        return len(rows)
 
     def _split(self, sql: str) -> list[tuple[str, Statement | None]]:
         """(text, statement) of each statement; a script sqlglot cannot read may still be one

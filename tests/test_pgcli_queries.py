@@ -1,0 +1,39 @@
+"""What pgcli sends at connect and for \\dt and table completion (pgcli 4.7's pgexecute.py),
+replayed with psycopg as pgcli's own driver sends it: answered as PostgreSQL would."""
+
+from __future__ import annotations
+
+import psycopg
+
+from tests.wire import WireServer, wire  # noqa: F401 - fixture
+
+# pgexecute.PGExecute.tables_query, verbatim
+TABLES_QUERY = """
+    SELECT n.nspname schema_name,
+           c.relname table_name
+    FROM pg_catalog.pg_class c
+    LEFT JOIN pg_catalog.pg_namespace n
+        ON n.oid = c.relnamespace
+    WHERE c.relkind = ANY(%s)
+    ORDER BY 1,2;"""
+
+
+def test_set_time_zone_with_a_quoted_name(wire: WireServer) -> None:  # noqa: F811
+    with psycopg.connect(f"host=127.0.0.1 port={wire.port} user=t dbname=d") as conn:
+        conn.execute('set time zone "Etc/UTC"')
+        assert conn.execute("SHOW TimeZone").fetchone() == ("Etc/UTC",)
+
+
+def test_tables_for_dt_and_completion(wire: WireServer) -> None:  # noqa: F811
+    with psycopg.connect(f"host=127.0.0.1 port={wire.port} user=t dbname=d") as conn:
+        conn.autocommit = True
+        conn.execute("CREATE TABLE IF NOT EXISTS pgcli_table (a INTEGER)")
+        conn.execute("CREATE OR REPLACE VIEW pgcli_view AS SELECT 1 AS a")
+        tables = conn.execute(TABLES_QUERY, [["r", "p", "f"]]).fetchall()
+        views = conn.execute(TABLES_QUERY, [["v", "m"]]).fetchall()
+        literal = conn.execute(
+            "SELECT relname FROM pg_catalog.pg_class WHERE relkind = ANY('{r,p,f}')"
+        ).fetchall()
+    assert ("main", "pgcli_table") in tables and ("main", "pgcli_view") not in tables
+    assert ("main", "pgcli_view") in views
+    assert ("pgcli_table",) in literal
