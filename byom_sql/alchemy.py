@@ -83,7 +83,11 @@ class Dialect(DuckDBDialect):
     ) -> list[ReflectedColumn]:
         predictor = _predictor(connection, table_name, schema)
         if predictor is not None:
-            found = [(name, kind, True, None) for name, kind in predictor_columns(predictor)]
+            catalog = _engine_of(connection).catalog
+            found = [
+                (name, types.duckdb_type(kind), True, None)
+                for name, kind, _ in catalog.columns(predictor)
+            ]
         else:
             found = connection.exec_driver_sql(_COLUMNS, (schema or "main", table_name)).fetchall()
             if not found:
@@ -141,15 +145,6 @@ _COLUMNS = (
     "ORDER BY column_index"
 )
 _PG_NAMES = {"double": "double precision", "float": "real", "blob": "bytea", "hugeint": "numeric"}
-
-
-def predictor_columns(predictor: Predictor) -> list[tuple[str, str]]:
-    """(name, DuckDB type) of a predictor's targets and known features: VARCHAR where
-    dtype_dict keeps what the model gives (a label)."""
-    dtypes = {k.lower(): v for k, v in predictor.dtype_dict.items()}
-    names = [*predictor.targets, *(predictor.features() or [])]
-    kinds = (types.sql_type(types.normalize_dtype(dtypes.get(n.lower(), "")) or "") for n in names)
-    return [(name, kind or "VARCHAR") for name, kind in zip(names, kinds, strict=True)]
 
 
 def _engine_of(connection: Any) -> Any:

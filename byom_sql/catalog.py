@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
+from byom_sql import types
 from byom_sql.errors import DuplicateObject, InvalidOption, UndefinedObject
 from byom_sql.secrets import SecretStore, environment
 
@@ -123,7 +125,8 @@ class Catalog:
         self._predictors: dict[tuple[str, str], list[Predictor]] = {}
         self._databases: dict[str, Database] = {}
         self._names: set[str] = set()  # lower-case predictor names, for has_predictor_named
-        self._outputs: dict[tuple[str, str, int], list[str]] = {}  # extra outputs seen
+        # what each predictor version's model was seen to return: output name → Arrow type
+        self._outputs: dict[tuple[str, str, int], dict[str, pa.DataType]] = {}
         if not read_only:
             self._cursor.execute(_SCHEMA)
             self._cursor.execute(
@@ -200,13 +203,44 @@ class Catalog:
     def outputs(self, predictor: Predictor) -> list[str]:
         """The predictor's output columns: its targets, then the extra outputs (confidence …)
         its model returned the last time it was called."""
-        key = (*_key(predictor.project, predictor.name), predictor.version)
-        return [*predictor.targets, *self._outputs.get(key, [])]
+        return [name for name, _, role in self.columns(predictor) if role != "feature"]
 
-    def observe_outputs(self, predictor: Predictor, columns: list[str]) -> None:
-        targets = {t.lower() for t in predictor.targets}
+    def observe_outputs(self, predictor: Predictor, schema: pa.Schema) -> None:
+        """What the model returned: its extra outputs, and the types of what dtype_dict
+        leaves to the model (a categorical label)."""
+        features = {f.lower() for f in predictor.features() or []}
         key = (*_key(predictor.project, predictor.name), predictor.version)
-        self._outputs[key] = [c for c in columns if c.lower() not in targets]
+        self._outputs[key] = {f.name: f.type for f in schema if f.name.lower() not in features}
+
+    def columns(self, predictor: Predictor) -> list[tuple[str, pa.DataType, str]]:
+        """(name, Arrow type, role) of every column a predictor has: targets, extra outputs,
+        features ("target", "output", "feature"). A type comes from dtype_dict, else from what
+        the model was seen to return, else it is text: every front door describes the same."""
+        key = (*_key(predictor.project, predictor.name), predictor.version)
+        seen = self._outputs.get(key)
+        targets = {t.lower() for t in predictor.targets}
+        if seen is None:  # not called yet: Ray Serve's documented extra output
+            extras = [f"{t}_confidence" for t in predictor.targets]
+            extras = extras if predictor.format == "ray_serve" else []
+            seen_types: dict[str, pa.DataType] = {e.lower(): pa.float64() for e in extras}
+        else:
+            extras = [n for n in seen if n.lower() not in targets]
+            seen_types = {n.lower(): t for n, t in seen.items()}
+        dtypes = {k.lower(): v for k, v in predictor.dtype_dict.items()}
+        found = []
+        for name, role in [
+            *((t, "target") for t in predictor.targets),
+            *((e, "output") for e in extras),
+            *((f, "feature") for f in predictor.features() or []),
+        ]:
+            declared = types.ARROW_TYPES.get(
+                types.normalize_dtype(dtypes.get(name.lower(), "")) or ""
+            )
+            kind = declared or seen_types.get(name.lower())
+            found.append(
+                (name, kind if kind is not None and types.is_scalar(kind) else pa.string(), role)
+            )
+        return found
 
     def database(self, name: str) -> Database | None:
         return self._databases.get(name.lower())

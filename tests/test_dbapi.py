@@ -141,6 +141,7 @@ def test_sqlalchemy_engine_round_trip(tmp_path: Path, model_server: ModelServer)
         columns = inspector.get_columns("byom", schema="mindsdb")
         assert [(c["name"], str(c["type"])) for c in columns] == [
             ("number_of_rooms", "BIGINT"),
+            ("number_of_rooms_confidence", "DOUBLE PRECISION"),  # Ray Serve's extra output
             ("initial_price", "BIGINT"),
             ("rental_price", "BIGINT"),
         ]

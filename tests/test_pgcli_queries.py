@@ -3,9 +3,16 @@ replayed with psycopg as pgcli's own driver sends it: answered as PostgreSQL wou
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 
-from tests.wire import WireServer, wire  # noqa: F401 - fixture
+from tests.wire import (  # noqa: F401 - fixture
+    WireServer,
+    create_seed_predictor,
+    prepared_server,
+    wire,
+)
 
 # pgexecute.PGExecute.tables_query, verbatim
 TABLES_QUERY = """
@@ -37,3 +44,18 @@ def test_tables_for_dt_and_completion(wire: WireServer) -> None:  # noqa: F811
     assert ("main", "pgcli_table") in tables and ("main", "pgcli_view") not in tables
     assert ("main", "pgcli_view") in views
     assert ("pgcli_table",) in literal
+
+
+def test_previewing_a_predictor_as_gui_tools_do(tmp_path: Path) -> None:
+    with prepared_server(tmp_path, create_seed_predictor) as server:
+        with psycopg.connect(f"host=127.0.0.1 port={server.port} user=t dbname=d") as conn:
+            for prepare in (False, True):
+                cur = conn.execute(
+                    "SELECT number_of_rooms, initial_price FROM mindsdb.byom LIMIT 1",
+                    prepare=prepare,
+                )
+                assert cur.fetchall() == []
+                assert [c.name for c in cur.description or []] == [
+                    "number_of_rooms",
+                    "initial_price",
+                ]

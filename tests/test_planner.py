@@ -78,6 +78,14 @@ def test_where_constants() -> None:
     )
 
 
+def test_a_preview_has_no_input_rows() -> None:
+    made = make_plan("SELECT number_of_rooms FROM mindsdb.byom LIMIT 1")
+    [step] = made.steps
+    assert isinstance(step, Predict) and step.constants and step.rows == ()
+    assert step.features == ("initial_price", "rental_price")
+    assert to_sql(made.final) == "SELECT number_of_rooms FROM __byom_pred_q_0 AS byom LIMIT 1"
+
+
 def test_a_plan_is_a_value_printed_as_it_will_run() -> None:
     sql = (
         "SELECT tb.number_of_rooms, t.rental_price FROM mydb.test_data.home_rentals AS t "

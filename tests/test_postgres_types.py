@@ -4,6 +4,7 @@ process and over the wire (create_all with an integer primary key, JSONB casts).
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pandas as pd
 import sqlalchemy as sa
@@ -61,3 +62,17 @@ def test_sqlalchemy_create_all_over_the_wire(wire: WireServer) -> None:  # noqa:
         assert pd.read_sql("SELECT * FROM alchemy_frame ORDER BY a", engine).equals(frame)
     finally:
         engine.dispose()
+
+
+def test_timestamptz_is_shown_in_the_session_time_zone(wire: WireServer) -> None:  # noqa: F811
+    done = subprocess.run(
+        ["psql", "-X", "-At", "-h", "127.0.0.1", "-p", str(wire.port), "-U", "t", "-d", "d",
+         "-c", "SET TIME ZONE 'America/New_York'",
+         "-c", "SELECT TIMESTAMPTZ '2024-01-01 12:00:00+00'",
+         "-c", "SET TIME ZONE 'Asia/Kolkata'",
+         "-c", "SELECT TIMESTAMPTZ '2024-01-01 12:00:00+00'"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.stdout.split() == [
+        "SET", "2024-01-01", "07:00:00-05", "SET", "2024-01-01", "17:30:00+05:30",
+    ]  # fmt: skip

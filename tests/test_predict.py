@@ -354,3 +354,15 @@ def test_constant_expressions_and_mixed_kinds(rentals: byom_sql.Connection) -> N
         "SELECT number_of_rooms FROM byom WHERE initial_price = 1 + 2 "
         "AND rental_price IN (1, '2') ORDER BY 1"
     ).fetchall() == [(4.0,), (5.0,)]
+
+
+def test_a_preview_without_inputs_gives_no_rows_and_the_columns(
+    rentals: byom_sql.Connection, model_server: ModelServer
+) -> None:
+    before = len(model_server.requests)
+    res = rentals.sql("SELECT * FROM mindsdb.byom LIMIT 1")
+    assert res.fetchall() == []
+    assert res.columns == ["number_of_rooms", "initial_price", "rental_price"]
+    assert [str(t) for t in res.schema.types][1:] == ["int64", "int64"]
+    assert rentals.sql("SELECT count(*) FROM byom").fetchall() == [(0,)]
+    assert len(model_server.requests) == before  # no model call for no rows

@@ -211,15 +211,16 @@ def test_asyncpg_fetch_prepared_parameters(seeded: WireServer, model_server: Mod
                 "SELECT number_of_rooms FROM byom WHERE initial_price = $1 AND rental_price = $2",
                 100, 200,
             )  # fmt: skip
-            assert [tuple(r) for r in predicted] == [("300.0",)]  # untyped target: text
-            # described before the model ran, so without its extra output (and a warning)
+            # typed as the model was seen to return (dtype_dict leaves a label to the model)
+            assert [tuple(r) for r in predicted] == [(300.0,)]
+            # described before it runs, extra output included, and then returned exactly so
             warnings: list[str] = []
             conn.add_log_listener(lambda _, message: warnings.append(str(message)))
             seed = "SELECT * FROM byom WHERE initial_price = $1 AND rental_price = $2"
             assert [tuple(r) for r in await conn.fetch(seed, 3000, 3000)] == [
-                ("6000.0", 3000, 3000)
+                (6000.0, 0.5, 3000, 3000)
             ]
-            assert "number_of_rooms_confidence" in warnings[0]
+            assert warnings == []
         finally:
             await conn.close()
 
@@ -263,8 +264,8 @@ def test_pg8000_seed_query_join_and_parameters(seeded: WireServer) -> None:
             "SELECT number_of_rooms FROM byom WHERE initial_price = :a AND rental_price = :b",
             a=1, b=2,
         )  # fmt: skip
-        # described before its parameters were bound, the untyped target is text (docs/server.md)
-        assert found == [["3.0"]]
+        # the target dtype_dict leaves to the model has the type the model was seen to return
+        assert found == [[3.0]]
     finally:
         conn.close()
 

@@ -153,7 +153,7 @@ def _inline(final: exp.Expr, name: str, table: pa.Table) -> bool:
 
 def _constant_table(cursor: duckdb.DuckDBPyConnection, step: Predict) -> pa.Table:
     if step.rows is not None:
-        columns = list(zip(*step.rows, strict=True))
+        columns = list(zip(*step.rows, strict=True)) or [() for _ in step.features]
         arrays = []
         for feature, values in zip(step.features, columns, strict=True):
             try:

@@ -54,10 +54,11 @@ def score(
     def collect() -> None:
         sent, future = in_flight.popleft()
         columns = adapter.predictions(wait(future, session.cancel), sent.num_rows)
-        if not outputs:
-            session.catalog.observe_outputs(predictor, list(columns))
         kept = sent if step.constants else None
-        outputs.append(output_table(columns, sent.num_rows, predictor, adapter.where, kept))
+        table = output_table(columns, sent.num_rows, predictor, adapter.where, kept)
+        if not outputs:
+            session.catalog.observe_outputs(predictor, table.schema)
+        outputs.append(table)
         progress.rows_done += sent.num_rows
         progress.in_flight = len(in_flight)
         session.report(progress)

@@ -225,6 +225,9 @@ def _plan_constants(select: exp.Select, refs: list[Ref], planning: _Planning) ->
         )
     ref = refs[0]
     where = select.args.get("where")
+    if where is None:  # a preview (what GUI tools run): no rows, the predictor's columns
+        _plan_preview(ref, planning)
+        return
     condition = _unparen(where.this) if where else None
     groups = _disjuncts(condition) if isinstance(condition, exp.Or) else [condition]
     found = [_constant_values_of(ref, group) for group in groups]
@@ -251,6 +254,14 @@ def _plan_constants(select: exp.Select, refs: list[Ref], planning: _Planning) ->
     for values in found[1:]:
         inputs = exp.union(inputs, _combinations(values, namer), distinct=True)
     planning.predict(replace(step, inputs=inputs))
+
+
+def _plan_preview(ref: Ref, planning: _Planning) -> None:
+    name = planning.namer("pred")
+    ref.source.replace(relation(name, ref.alias))
+    features = tuple(ref.predictor.features() or ())
+    batching = Batching.of(ref.predictor, planning.config)
+    planning.predict(Predict(name, ref.predictor, features, batching, constants=True, rows=()))
 
 
 def _literal_rows(

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
 from sqlglot import exp
 
 from byom_sql import types
@@ -35,7 +34,7 @@ from byom_sql.server.pgtypes import Field
 from byom_sql.sqlbuild import cast
 
 if TYPE_CHECKING:
-    from byom_sql.catalog import Predictor
+    from byom_sql.catalog import Catalog, Predictor
     from byom_sql.engine import Connection
 
 UNSPECIFIED = (0, pgtypes.UNKNOWN)  # OIDs a client sends when it lets the server choose
@@ -159,7 +158,7 @@ class _Columns:
         if key not in self._cache:
             predictor = self.conn.predictor(table)
             self._cache[key] = (
-                {name: oid for name, oid, _ in predictor_columns(predictor)}
+                {name: oid for name, oid, _ in predictor_columns(self.conn.catalog, predictor)}
                 if predictor is not None
                 else self._described(table)
             )
@@ -181,17 +180,13 @@ class _Columns:
         return result
 
 
-def predictor_columns(predictor: Predictor) -> list[tuple[str, int, str]]:
-    """(name, OID, DuckDB type) of a predictor's targets and known inputs, from dtype_dict."""
-    dtypes = {k.lower(): v for k, v in predictor.dtype_dict.items()}
-    result = []
-    for name in [*predictor.targets, *(predictor.features() or [])]:
-        dtype = types.normalize_dtype(dtypes.get(name.lower(), "")) or ""
-        arrow_type = types.ARROW_TYPES.get(dtype)
-        if arrow_type is None or not types.is_scalar(arrow_type):
-            arrow_type = pa.string()  # a label, or a list: sent as text
-        result.append((name, pgtypes.oid_of(arrow_type), types.duckdb_type(arrow_type)))
-    return result
+def predictor_columns(catalog: Catalog, predictor: Predictor) -> list[tuple[str, int, str]]:
+    """(name, OID, DuckDB type) of a predictor's columns, as the catalog types them: the same
+    in \\d, in RowDescription before and after running, for every client."""
+    return [
+        (name, pgtypes.oid_of(kind), types.duckdb_type(kind))
+        for name, kind, _ in catalog.columns(predictor)
+    ]
 
 
 def result_fields(
@@ -236,7 +231,7 @@ def _with_stand_ins(conn: Connection, node: exp.Expr) -> exp.Expr:
             return table
         columns = [
             cast(exp.null(), duckdb_type).as_(name)
-            for name, _, duckdb_type in predictor_columns(predictor)
+            for name, _, duckdb_type in predictor_columns(conn.catalog, predictor)
         ]
         relation = exp.select(*columns).limit(0)
         return relation.subquery(table.alias_or_name)

@@ -31,10 +31,10 @@ from functools import cached_property
 
 import duckdb
 
-from byom_sql.catalog import Predictor
+from byom_sql import types
+from byom_sql.catalog import Catalog, Predictor
 from byom_sql.errors import FeatureNotSupported, QueryError
 from byom_sql.server import pgrelations, pgrewrite, pgsettings, pgtypes
-from byom_sql.server.describe import predictor_columns
 from byom_sql.server.pgrelations import PREDICTOR_BASE, PROJECT_BASE, PredictorRow
 from byom_sql.server.state import VERSION_STRING, InterceptResult, SessionState
 from byom_sql.sqlbuild import quote, quote_string
@@ -356,7 +356,8 @@ class _Facts:
 
     @cached_property
     def predictors(self) -> Sequence[PredictorRow]:
-        return [_predictor_row(p) for p in self.state.conn.engine.catalog.predictors()]
+        catalog = self.state.conn.engine.catalog
+        return [_predictor_row(catalog, p) for p in catalog.predictors()]
 
     @cached_property
     def duck_types(self) -> Sequence[tuple[str, int, int]]:
@@ -375,13 +376,12 @@ class _Facts:
         return pgsettings.all_settings(self.state.settings, self.state.user)
 
 
-def _predictor_row(predictor: Predictor) -> PredictorRow:
-    targets = {t.lower() for t in predictor.targets}
-    columns = []
-    for name, _, duck_type in predictor_columns(predictor):
-        columns.append((name, duck_type, "target" if name.lower() in targets else "feature"))
-        if name in predictor.targets:
-            columns += [(e, "DOUBLE", "extra output") for e in _extra_outputs(predictor, name)]
+def _predictor_row(catalog: Catalog, predictor: Predictor) -> PredictorRow:
+    roles = {"target": "target", "output": "extra output", "feature": "feature"}
+    columns = [
+        (name, types.duckdb_type(kind), roles[role])
+        for name, kind, role in catalog.columns(predictor)
+    ]
     status = "" if predictor.status == "complete" else f", {predictor.status}"
     comment = f"predictor ({predictor.format}{status}): predicts {', '.join(predictor.targets)}"
     return PredictorRow(
@@ -392,12 +392,6 @@ def _predictor_row(predictor: Predictor) -> PredictorRow:
         comment=comment,
         columns=tuple(columns),
     )
-
-
-def _extra_outputs(predictor: Predictor, target: str) -> list[str]:
-    """The extra output columns known ahead: a Ray Serve model's confidence (its documented
-    extra key); other keys a model returns appear only in query results."""
-    return [f"{target}_confidence"] if predictor.format == "ray_serve" else []
 
 
 _TYPE_CACHE: dict[str, tuple[int, int]] = {}

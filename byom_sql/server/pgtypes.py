@@ -211,9 +211,16 @@ def _timestamp_text(value: dt.datetime) -> str:
 
 
 def _timestamptz_text(value: dt.datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value.isoformat(sep=" ") + "+00"
+    """In the value's own zone (DuckDB gives the session's TimeZone), as PostgreSQL shows it:
+    `2024-01-01 07:00:00-05`, `… +05:30`."""
+    offset = value.utcoffset() if value.tzinfo is not None else None
+    seconds = int(offset.total_seconds()) if offset is not None else 0
+    sign, seconds = ("-" if seconds < 0 else "+"), abs(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    zone = f"{sign}{hours:02d}" + (f":{minutes:02d}" if minutes or seconds else "")
+    zone += f":{seconds:02d}" if seconds else ""
+    return value.replace(tzinfo=None).isoformat(sep=" ") + zone
 
 
 def _interval_parts(value: Any) -> tuple[int, int, int]:

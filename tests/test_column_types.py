@@ -1,0 +1,85 @@
+"""One type per predictor column, for every client: \\d, a simple query, a prepared statement
+with parameters (asyncpg, pg8000) agree once the model has answered once."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pg8000.native
+import psycopg
+import pytest
+
+from tests.wire import SEED_QUERY, WireServer, create_seed_predictor, prepared_server
+
+PREPARED = (
+    "SELECT number_of_rooms, number_of_rooms_confidence FROM byom "
+    "WHERE initial_price = $1 AND rental_price = $2"
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WireServer]:
+    directory = tmp_path_factory.mktemp("types")
+    with prepared_server(directory, lambda model: create_seed_predictor(model)) as running:
+        yield running
+
+
+def test_every_client_sees_the_same_types(server: WireServer) -> None:
+    dsn = f"host=127.0.0.1 port={server.port} user=t dbname=byom"
+    with psycopg.connect(dsn) as conn:  # the model answers once: its types are seen
+        cur = conn.execute(SEED_QUERY)
+        assert cur.fetchall() == [(6000.0, 0.5, 3000, 3000)]
+        simple = {c.name: c.type_code for c in cur.description or []}
+    assert simple["number_of_rooms"] == simple["number_of_rooms_confidence"] == 701
+
+    described = subprocess.run(
+        ["psql", "-X", "-At", "-F", "|", "-h", "127.0.0.1", "-p", str(server.port), "-U", "t",
+         "-d", "byom", "-c", "\\d mindsdb.byom"],
+        capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    kinds = dict(line.split("|")[:2] for line in described.splitlines() if "|" in line)
+    assert kinds["number_of_rooms"] == kinds["number_of_rooms_confidence"] == "double precision"
+
+    async def with_asyncpg() -> tuple[list[str], list[tuple[object, ...]]]:
+        conn = await asyncpg.connect(f"postgresql://t@127.0.0.1:{server.port}/byom")
+        try:
+            statement = await conn.prepare(PREPARED)
+            names = [a.type.name for a in statement.get_attributes()]
+            return names, [tuple(r) for r in await statement.fetch(3000, 3000)]
+        finally:
+            await conn.close()
+
+    names, rows = asyncio.run(with_asyncpg())
+    assert names == ["float8", "float8"] and rows == [(6000.0, 0.5)]
+
+    pg = pg8000.native.Connection("t", host="127.0.0.1", port=server.port, database="byom")
+    try:
+        found = pg.run(
+            "SELECT number_of_rooms FROM byom WHERE initial_price = :a AND rental_price = :b",
+            a=3000,
+            b=3000,
+        )
+        assert found == [[6000.0]]
+    finally:
+        pg.close()
+
+
+def test_before_the_first_call_the_described_columns_come_back(tmp_path: Path) -> None:
+    with prepared_server(tmp_path, create_seed_predictor) as fresh:
+
+        async def scenario() -> tuple[list[str], list[tuple[object, ...]]]:
+            conn = await asyncpg.connect(f"postgresql://t@127.0.0.1:{fresh.port}/byom")
+            try:
+                statement = await conn.prepare(PREPARED)  # no model call has been made
+                names = [a.name for a in statement.get_attributes()]
+                return names, [tuple(r) for r in await statement.fetch(3000, 3000)]
+            finally:
+                await conn.close()
+
+        names, rows = asyncio.run(scenario())
+    assert names == ["number_of_rooms", "number_of_rooms_confidence"]
+    assert rows == [("6000.0", 0.5)]  # the label is text until the model was seen
