@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the seed_server fixture, imported
 """One type per predictor column, for every client: \\d, a simple query, a prepared statement
 with parameters (asyncpg, pg8000) agree once the model has answered once."""
 
@@ -5,15 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pg8000.native
 import psycopg
-import pytest
 
-from tests.wire import SEED_QUERY, WireServer, create_seed_predictor, prepared_server
+from tests.wire import (
+    SEED_QUERY,
+    WireServer,
+    create_seed_predictor,
+    prepared_server,
+    seed_server,  # noqa: F401 - fixture
+)
 
 PREPARED = (
     "SELECT number_of_rooms, number_of_rooms_confidence FROM byom "
@@ -21,15 +26,8 @@ PREPARED = (
 )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WireServer]:
-    directory = tmp_path_factory.mktemp("types")
-    with prepared_server(directory, lambda model: create_seed_predictor(model)) as running:
-        yield running
-
-
-def test_every_client_sees_the_same_types(server: WireServer) -> None:
-    dsn = f"host=127.0.0.1 port={server.port} user=t dbname=byom"
+def test_every_client_sees_the_same_types(seed_server: WireServer) -> None:
+    dsn = f"host=127.0.0.1 port={seed_server.port} user=t dbname=byom"
     with psycopg.connect(dsn) as conn:  # the model answers once: its types are seen
         cur = conn.execute(SEED_QUERY)
         assert cur.fetchall() == [(6000.0, 0.5, 3000, 3000)]
@@ -37,7 +35,7 @@ def test_every_client_sees_the_same_types(server: WireServer) -> None:
     assert simple["number_of_rooms"] == simple["number_of_rooms_confidence"] == 701
 
     described = subprocess.run(
-        ["psql", "-X", "-At", "-F", "|", "-h", "127.0.0.1", "-p", str(server.port), "-U", "t",
+        ["psql", "-X", "-At", "-F", "|", "-h", "127.0.0.1", "-p", str(seed_server.port), "-U", "t",
          "-d", "byom", "-c", "\\d mindsdb.byom"],
         capture_output=True, text=True, timeout=60,
     ).stdout  # fmt: skip
@@ -45,7 +43,7 @@ def test_every_client_sees_the_same_types(server: WireServer) -> None:
     assert kinds["number_of_rooms"] == kinds["number_of_rooms_confidence"] == "double precision"
 
     async def with_asyncpg() -> tuple[list[str], list[tuple[object, ...]]]:
-        conn = await asyncpg.connect(f"postgresql://t@127.0.0.1:{server.port}/byom")
+        conn = await asyncpg.connect(f"postgresql://t@127.0.0.1:{seed_server.port}/byom")
         try:
             statement = await conn.prepare(PREPARED)
             names = [a.type.name for a in statement.get_attributes()]
@@ -56,7 +54,7 @@ def test_every_client_sees_the_same_types(server: WireServer) -> None:
     names, rows = asyncio.run(with_asyncpg())
     assert names == ["float8", "float8"] and rows == [(6000.0, 0.5)]
 
-    pg = pg8000.native.Connection("t", host="127.0.0.1", port=server.port, database="byom")
+    pg = pg8000.native.Connection("t", host="127.0.0.1", port=seed_server.port, database="byom")
     try:
         found = pg.run(
             "SELECT number_of_rooms FROM byom WHERE initial_price = :a AND rental_price = :b",

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the seed_server fixture, imported
 """COPY … TO STDOUT and COPY … FROM STDIN over the wire, with the clients people use: psql's
 \\copy, psycopg, asyncpg, pgjdbc's CopyManager; text, CSV and binary; a predictor JOIN copied
 out; the server never touching its own stdin or stdout."""
@@ -8,7 +9,6 @@ import asyncio
 import datetime as dt
 import io
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -21,23 +21,15 @@ from tests.model_server import ModelServer
 from tests.wire import (
     HOME_RENTALS,
     WireServer,
-    create_seed_predictor,
     needs_pgjdbc,
-    prepared_server,
     run_java,
+    seed_server,  # noqa: F401 - fixture
 )
 
 JOIN = (
     "SELECT t.initial_price, p.number_of_rooms FROM home_rentals t JOIN byom p "
     "ORDER BY t.initial_price"
 )
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WireServer]:
-    directory = tmp_path_factory.mktemp("copy")
-    with prepared_server(directory, lambda model: create_seed_predictor(model)) as running:
-        yield running
 
 
 def dsn(server: WireServer, user: str = "copier") -> str:
@@ -53,8 +45,10 @@ def psql(server: WireServer, *commands: str) -> str:
     return done.stdout
 
 
-def test_psql_copies_a_predictor_join_out_and_a_file_in(server: WireServer, tmp_path: Path) -> None:
-    out = psql(server, f"\\copy ({JOIN}) TO STDOUT WITH (FORMAT csv, HEADER)")
+def test_psql_copies_a_predictor_join_out_and_a_file_in(
+    seed_server: WireServer, tmp_path: Path
+) -> None:
+    out = psql(seed_server, f"\\copy ({JOIN}) TO STDOUT WITH (FORMAT csv, HEADER)")
     assert out.splitlines() == [
         "initial_price,number_of_rooms",
         "100,6100",
@@ -63,15 +57,15 @@ def test_psql_copies_a_predictor_join_out_and_a_file_in(server: WireServer, tmp_
     ]
     source = tmp_path / "in.csv"
     source.write_text('id,label\n1,"a,b"\n2,\n3,plain\n')
-    psql(server, "CREATE TABLE IF NOT EXISTS copied_in (id INTEGER, label VARCHAR)")
-    psql(server, f"\\copy copied_in FROM '{source}' WITH (FORMAT csv, HEADER)")
-    rows = psql(server, "\\copy (SELECT * FROM copied_in ORDER BY id) TO STDOUT")
+    psql(seed_server, "CREATE TABLE IF NOT EXISTS copied_in (id INTEGER, label VARCHAR)")
+    psql(seed_server, f"\\copy copied_in FROM '{source}' WITH (FORMAT csv, HEADER)")
+    rows = psql(seed_server, "\\copy (SELECT * FROM copied_in ORDER BY id) TO STDOUT")
     assert rows.splitlines() == ["1\ta,b", "2\t\\N", "3\tplain"]
-    assert server.alive()
+    assert seed_server.alive()
 
 
-def test_psycopg_copy_both_ways_text_and_binary(server: WireServer) -> None:
-    with psycopg.connect(dsn(server), autocommit=True) as conn:
+def test_psycopg_copy_both_ways_text_and_binary(seed_server: WireServer) -> None:
+    with psycopg.connect(dsn(seed_server), autocommit=True) as conn:
         cur = conn.cursor()
         with cur.copy(f"COPY ({JOIN}) TO STDOUT") as out:
             assert list(out.rows()) == [("100", "6100"), ("2000", "7200"), ("3000", "8400")]
@@ -94,8 +88,8 @@ def test_psycopg_copy_both_ways_text_and_binary(server: WireServer) -> None:
         ]
 
 
-def test_copy_fail_and_bad_data_leave_the_session_usable(server: WireServer) -> None:
-    with psycopg.connect(dsn(server), autocommit=True) as conn:
+def test_copy_fail_and_bad_data_leave_the_session_usable(seed_server: WireServer) -> None:
+    with psycopg.connect(dsn(seed_server), autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS strict (a INTEGER)")
         cur = conn.cursor()
         with pytest.raises(RuntimeError):  # psycopg sends CopyFail, then raises this
@@ -111,9 +105,9 @@ def test_copy_fail_and_bad_data_leave_the_session_usable(server: WireServer) -> 
         assert conn.execute("SELECT count(*) FROM strict").fetchone() == (0,)
 
 
-def test_asyncpg_copy_out_and_records_in_then_another_query(server: WireServer) -> None:
+def test_asyncpg_copy_out_and_records_in_then_another_query(seed_server: WireServer) -> None:
     async def run() -> tuple[bytes, str, list[tuple[object, ...]]]:
-        conn = await asyncpg.connect(f"postgresql://copier@127.0.0.1:{server.port}/byom")
+        conn = await asyncpg.connect(f"postgresql://copier@127.0.0.1:{seed_server.port}/byom")
         try:
             buffer = io.BytesIO()
             await conn.copy_from_query(JOIN, output=buffer, format="csv")
@@ -160,8 +154,8 @@ public class CopyBothWays {
 
 
 @needs_pgjdbc
-def test_pgjdbc_copy_manager_both_ways(server: WireServer, tmp_path: Path) -> None:
-    url = f"jdbc:postgresql://127.0.0.1:{server.port}/byom?sslmode=disable"
+def test_pgjdbc_copy_manager_both_ways(seed_server: WireServer, tmp_path: Path) -> None:
+    url = f"jdbc:postgresql://127.0.0.1:{seed_server.port}/byom?sslmode=disable"
     lines = run_java(tmp_path, JAVA_COPY, url, JOIN)
     assert lines == ["100,6100", "2000,7200", "3000,8400", "3", "2", "2"]
 

@@ -118,6 +118,13 @@ def prepared_server(
 
 
 @pytest.fixture(scope="module")
+def seed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WireServer]:
+    """A server of the test module's own with the seed's predictor `byom` and home_rentals."""
+    with prepared_server(tmp_path_factory.mktemp("seed"), create_seed_predictor) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def wire(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WireServer]:
     """A server of the test module's own, on a file database, with default settings."""
     server = WireServer(tmp_path_factory.mktemp("wire"))
