@@ -450,7 +450,39 @@ _FUNCTIONS: dict[str, Callable[[_Rewriter, list[exp.Expr]], exp.Expr]] = {
         expressions=[exp.paren(x) if isinstance(x, exp.Binary) else x for x in a],
     ),
     "_pg_expandarray": _expand_array,
+    "quote_ident": lambda r, a: _quote_ident(a[0]),
+    "parse_ident": lambda r, a: _parse_ident(a[0]),
 }
+
+
+def _quote_ident(value: exp.Expr) -> exp.Expr:
+    """Grafana's quote_ident(name): quoted unless it is a plain lower-case identifier."""
+    plain = exp.func("regexp_full_match", value, exp.Literal.string("[a-z_][a-z0-9_$]*"))
+    doubled = exp.func("replace", value, exp.Literal.string('"'), exp.Literal.string('""'))
+    quoted = exp.DPipe(
+        this=exp.DPipe(this=exp.Literal.string('"'), expression=doubled),
+        expression=exp.Literal.string('"'),
+    )
+    return exp.case().when(plain, value).else_(quoted)
+
+
+def _parse_ident(value: exp.Expr) -> exp.Expr:
+    """parse_ident('a."B c"') → [a, B c]: each dotted part unquoted, or folded to lower case
+    (a dot inside quotes splits too)."""
+    part = exp.to_identifier("part")
+    inner = exp.func(
+        "replace",
+        exp.Substring(this=part, start=exp.Literal.number(2), length=exp.func("length", part) - 2),
+        exp.Literal.string('""'),
+        exp.Literal.string('"'),
+    )
+    each = (
+        exp.case()
+        .when(exp.Like(this=part, expression=exp.Literal.string('"%"')), inner)
+        .else_(exp.func("lower", part))
+    )
+    split = exp.func("string_split", value, exp.Literal.string("."))
+    return exp.func("list_transform", split, exp.Lambda(this=each, expressions=[part]))
 
 
 # regclass & co: oids looked up by name, names by oid ----------------------------------------

@@ -1,5 +1,6 @@
-"""What pgcli sends at connect and for \\dt and table completion (pgcli 4.7's pgexecute.py),
-replayed with psycopg as pgcli's own driver sends it: answered as PostgreSQL would."""
+"""What client tools send, replayed with psycopg and answered as PostgreSQL would: pgcli at
+connect and for \\dt and table completion (pgcli 4.7's pgexecute.py), Grafana's identifier
+functions, and the preview GUI tools run on a table."""
 
 from __future__ import annotations
 
@@ -59,3 +60,23 @@ def test_previewing_a_predictor_as_gui_tools_do(tmp_path: Path) -> None:
                     "number_of_rooms",
                     "initial_price",
                 ]
+
+
+def test_grafana_identifier_functions(wire: WireServer) -> None:  # noqa: F811
+    with psycopg.connect(f"host=127.0.0.1 port={wire.port} user=t dbname=d") as conn:
+        quoted = conn.execute("SELECT quote_ident('a b'), quote_ident('plain'), quote_ident('A')")
+        assert quoted.fetchone() == ('"a b"', "plain", '"A"')
+        parsed = conn.execute("""SELECT parse_ident('Public."My Table"')""").fetchone()
+        assert parsed == (["public", "My Table"],)
+
+
+def test_datagrip_session_views_answer_empty(wire: WireServer) -> None:  # noqa: F811
+    with psycopg.connect(f"host=127.0.0.1 port={wire.port} user=t dbname=d") as conn:
+        assert (
+            conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchall()
+            == []
+        )
+        assert (
+            conn.execute("SELECT abbrev, utc_offset, is_dst FROM pg_timezone_abbrevs").fetchall()
+            == []
+        )
