@@ -80,3 +80,12 @@ def test_datagrip_session_views_answer_empty(wire: WireServer) -> None:  # noqa:
             conn.execute("SELECT abbrev, utc_offset, is_dst FROM pg_timezone_abbrevs").fetchall()
             == []
         )
+
+
+def test_any_of_an_array_literal_or_parameter_in_any_query(wire: WireServer) -> None:  # noqa: F811
+    with psycopg.connect(f"host=127.0.0.1 port={wire.port} user=t dbname=d") as conn:
+        conn.execute("CREATE OR REPLACE TABLE any_rows AS SELECT range AS a FROM range(5)")
+        literal = conn.execute("SELECT a FROM any_rows WHERE a = ANY('{1,3}') ORDER BY a")
+        assert literal.fetchall() == [(1,), (3,)]
+        bound = conn.execute("SELECT a FROM any_rows WHERE a = ANY(%s) ORDER BY a", [[2, 4]])
+        assert bound.fetchall() == [(2,), (4,)]

@@ -193,6 +193,7 @@ class _Rewriter:
         if isinstance(node, exp.Func):
             return self.function(node)
         if isinstance(node, exp.EQ) and isinstance(node.expression, exp.Any):
+            self.changed = True
             return _list_contains(node.this, node.expression.this)
         if isinstance(node, exp.EQ | exp.NEQ):
             return _array_literals(node)
