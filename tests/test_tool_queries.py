@@ -89,3 +89,18 @@ def test_any_of_an_array_literal_or_parameter_in_any_query(wire: WireServer) -> 
         assert literal.fetchall() == [(1,), (3,)]
         bound = conn.execute("SELECT a FROM any_rows WHERE a = ANY(%s) ORDER BY a", [[2, 4]])
         assert bound.fetchall() == [(2,), (4,)]
+
+
+def test_dbeaver_keywords_and_array_literal_casts(wire: WireServer) -> None:  # noqa: F811
+    with psycopg.connect(f"host=127.0.0.1 port={wire.port} user=t dbname=d") as conn:
+        # DBeaver's connect-time query (PostgreSQLDialect), less its long list of words
+        words = conn.execute(
+            "SELECT string_agg(word, ',') FROM pg_catalog.pg_get_keywords() "
+            "WHERE word <> ALL ('{a,abort,absolute}'::text[])"
+        ).fetchone()
+        assert words is not None and "select" in words[0].split(",")
+        assert "abort" not in words[0].split(",")
+        assert conn.execute("SELECT '{1,2}'::int[], '{a,\"b c\"}'::text[]").fetchone() == (
+            [1, 2],
+            ["a", "b c"],
+        )

@@ -208,6 +208,10 @@ class _Rewriter:
             if node.text("db").lower() == "pg_catalog":
                 node.set("db", None)
                 self.changed = True
+            if isinstance(node.this, exp.Anonymous) and node.this.name.lower() == "pg_get_keywords":
+                self.changed = True
+                alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier("k"))
+                return exp.Subquery(this=exp.maybe_parse(_KEYWORDS, dialect="duckdb"), alias=alias)
             return _alias_columns(node)
         relation = self.emulated(node)
         if relation is None:
@@ -296,6 +300,9 @@ class _Rewriter:
             self.reg_kind[id(value)] = kind
             self.changed = True
             return value
+        if target.endswith("[]") and (items := _array_literal(inner)) is not None:
+            self.changed = True  # '{a,b}'::text[]: Postgres' array literal, as a list
+            node.set("this", exp.Array(expressions=items))
         if not _postgres_only(node.to):
             return node
         self.changed = True
@@ -312,6 +319,15 @@ class _Rewriter:
             return node
         self.changed = True
         return build(node.this, node.expression)
+
+
+# DBeaver's pg_get_keywords(): DuckDB's own keywords, in PostgreSQL's categories
+_KEYWORDS = (
+    "SELECT keyword_name AS word, CASE keyword_category WHEN 'reserved' THEN 'R' "
+    "WHEN 'type_function' THEN 'T' WHEN 'column_name' THEN 'C' ELSE 'U' END AS catcode, "
+    "true AS barelabel, keyword_category AS catdesc, 'can be bare label' AS baredesc "
+    "FROM duckdb_keywords()"
+)
 
 
 # function rules: (rewriter, arguments) → replacement ---------------------------------------
@@ -593,22 +609,28 @@ def _any_of_literal(node: exp.Any) -> exp.Expr:
     """`= ANY('{r,p,f}')` (pgcli's \\dt): Postgres reads the string as an array; DuckDB needs
     the list itself."""
     value = node.this.unnest() if isinstance(node.this, exp.Paren) else node.this
+    items = _array_literal(value)
+    if items is not None:
+        node.set("this", exp.Paren(this=exp.Array(expressions=items)))
+    return node
+
+
+def _array_literal(value: exp.Expr) -> list[exp.Expr] | None:
+    """The elements of a Postgres array literal ('{1,2}', '{a,"b c"}'), or None."""
     if not (isinstance(value, exp.Literal) and value.is_string):
-        return node
+        return None
     text = value.name
     if not (text.startswith("{") and text.endswith("}")):
-        return node
+        return None
     try:
         items = pgtypes.decode_text(text, pgtypes.ARRAY_OF[pgtypes.TEXT])
     except (ValueError, IndexError):
-        return node
+        return None
     numeric = all(re.fullmatch(r"-?\d+(\.\d+)?", str(i)) for i in items if i is not None)
-    elements = [
+    return [
         exp.null() if i is None else exp.Literal.number(i) if numeric else exp.Literal.string(i)
         for i in items
     ]
-    node.set("this", exp.Paren(this=exp.Array(expressions=elements)))
-    return node
 
 
 def _list_contains(value: exp.Expr, array: exp.Expr) -> exp.Expr:
