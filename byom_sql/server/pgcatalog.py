@@ -44,7 +44,7 @@ _LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
 _MENTIONS_CATALOG = re.compile(
     r"pg_|information_schema|version|current_setting|set_config|current_user|session_user"
     r"|current_catalog|current_schema|current_database|format_type|\breg(?:class|type|proc|namespace)|_description|_privilege"
-    r"|to_reg|array_(?:upper|lower)|json_build_object|quote_ident|parse_ident|=\s*ANY\s*\(|'\{[^']*\}'\s*::"
+    r"|to_reg|array_(?:upper|lower)|json_build_object|quote_ident|parse_ident|=\s*ANY\s*\(|'\{[^']*\}'\s*::\s*\w+\s*\[\]"
     r"|::\s*(?:oid|name|\"char\")\b",
     re.I,
 )

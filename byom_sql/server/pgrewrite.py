@@ -305,11 +305,14 @@ class _Rewriter:
             node.set("this", exp.Array(expressions=items))
         if not _postgres_only(node.to):
             return node
-        self.changed = True
         element = target.removesuffix("[]")
-        duckdb_type = _CAST_TYPES.get(element) or exp.DataType.build(
-            element, dialect="postgres"
-        ).sql(dialect="duckdb")
+        try:
+            duckdb_type = _CAST_TYPES.get(element) or exp.DataType.build(
+                element, dialect="postgres"
+            ).sql(dialect="duckdb")
+        except ParseError:  # a DuckDB type Postgres lacks (UBIGINT): DuckDB reads it as is
+            return node
+        self.changed = True
         return _cast(inner, duckdb_type + ("[]" if target.endswith("[]") else ""))
 
     def operator(self, node: exp.Operator) -> exp.Expr:
