@@ -13,21 +13,23 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from byom_sql import types
+from byom_sql import cache, types
+from byom_sql.cache import utcnow
 from byom_sql.errors import DuplicateObject, InvalidOption, UndefinedObject
 from byom_sql.secrets import SecretStore, environment
 
 DEFAULT_PROJECT = "mindsdb"
 CATALOG_SCHEMA = "byom"  # the engine's own tables in the database file
-RESERVED_NAMES = ("models", "models_versions", "predictors", "databases")
+RESERVED_NAMES = ("models", "models_versions", "predictors", "databases", "model_calls")
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE SCHEMA IF NOT EXISTS byom;
 CREATE TABLE IF NOT EXISTS byom.predictors (
     project VARCHAR NOT NULL,
@@ -67,6 +69,8 @@ FROM mindsdb.models_versions
 QUALIFY version = max(version) OVER (PARTITION BY project, name);
 CREATE OR REPLACE VIEW mindsdb.predictors AS SELECT * FROM mindsdb.models;
 """
+    + cache.SCHEMA
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,11 @@ class Predictor:
     def dtype_dict(self) -> dict[str, str]:
         return self.options.get("dtype_dict") or {}
 
+    @property
+    def error_column(self) -> str | None:
+        """With on_error = 'null', the column that says why a row has no prediction."""
+        return f"{self.targets[0]}_error" if self.options.get("on_error") == "null" else None
+
     def features(self) -> list[str] | None:
         """Columns the model is fed: dtype_dict keys, else the training columns, minus targets;
         None when unknown (then whatever the query supplies is sent)."""
@@ -122,6 +131,7 @@ class Catalog:
         self._cursor = cursor
         self.secrets = secrets
         self._lock = threading.RLock()
+        self.cache = cache.PredictionCache(cursor, self._lock, read_only)
         self._predictors: dict[tuple[str, str], list[Predictor]] = {}
         self._databases: dict[str, Database] = {}
         self._names: set[str] = set()  # lower-case predictor names, for has_predictor_named
@@ -226,6 +236,8 @@ class Catalog:
         else:
             extras = [n for n in seen if n.lower() not in targets]
             seen_types = {n.lower(): t for n, t in seen.items()}
+        if predictor.error_column and predictor.error_column.lower() not in seen_types:
+            extras.append(predictor.error_column)
         dtypes = {k.lower(): v for k, v in predictor.dtype_dict.items()}
         found = []
         for name, role in [
@@ -269,6 +281,7 @@ class Catalog:
                     "AND lower(name) = lower(?)",
                     [predictor.project, predictor.name],
                 )
+                cur.execute(cache.FORGET, [predictor.project, predictor.name])
             _insert(cur, self._secrets_kept(predictor))
         return self.latest(predictor.name, predictor.project) or predictor
 
@@ -301,6 +314,7 @@ class Catalog:
                     "WHERE lower(project) = lower(?) AND lower(name) = lower(?)",
                     [predictor.version, *key],
                 )
+                cur.execute(f"{cache.FORGET} AND version <> ?", [*key, predictor.version])
             cur.execute(
                 "UPDATE byom.predictors SET status = ?, error = ?, "
                 "columns = coalesce(?, columns), training_rows = coalesce(?, training_rows), "
@@ -331,6 +345,7 @@ class Catalog:
                 "AND lower(name) = lower(?)",
                 [project or DEFAULT_PROJECT, name],
             )
+            cur.execute(cache.FORGET, [project or DEFAULT_PROJECT, name])
         return True
 
     def add_database(self, database: Database, *, replace_existing: bool = False) -> None:
@@ -463,11 +478,6 @@ def _owner(thing: Predictor | Database) -> str:
     if isinstance(thing, Predictor):
         return f"predictor {thing.project}.{thing.name}.{thing.version}".lower()
     return f"database {thing.name}".lower()
-
-
-def utcnow() -> datetime:
-    """Catalog times are UTC without a zone (TIMESTAMPTZ would need pytz to read back)."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _key(project: str, name: str) -> tuple[str, str]:

@@ -28,6 +28,8 @@ class EngineConfig:
     allows loopback addresses unless told otherwise (--allow-model-hosts)."""
     follow_redirects: bool = False
     """Follow a model endpoint's redirects (each hop checked against model_hosts)."""
+    call_log_size: int = 1000
+    """Model calls mindsdb.model_calls keeps (the most recent)."""
     read_only: bool = False
     """Open the database file read-only."""
     python_models: bool = True

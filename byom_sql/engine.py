@@ -28,9 +28,11 @@ from byom_sql.config import EngineConfig
 from byom_sql.databases.attachments import Attachments, attach_all, lock_down
 from byom_sql.dialect import Statement, check_text, parse, too_complex
 from byom_sql.duckdb_errors import duckdb_errors
-from byom_sql.errors import Error, QueryError
+from byom_sql.errors import Error, QueryError, SqlSyntaxError
 from byom_sql.execution import direct
+from byom_sql.execution.explain import split as explain_options
 from byom_sql.execution.schema import DuckDBSchema
+from byom_sql.models.calls import CallLog
 from byom_sql.models.hosts import ModelHosts
 from byom_sql.models.python import PythonRuntime
 from byom_sql.models.transport import Transport
@@ -57,6 +59,7 @@ class Engine:
             hosts=ModelHosts(self.config.model_hosts),
             follow_redirects=self.config.follow_redirects,
         )
+        self.calls = CallLog(self.config.call_log_size)
         self.python = PythonRuntime(
             database, self.catalog, enabled=self.config.python_models, debug=self.config.debug
         )
@@ -136,6 +139,7 @@ class Connection:
         self.config = engine.config
         self.transport = engine.transport
         self.python = engine.python
+        self.calls = engine.calls
         self.schema: Schema = DuckDBSchema(engine.catalog, cursor, lambda: engine.schema_version)
         self.on_progress: Callable[[Progress], None] | None = None
         self._owns_engine = owns_engine
@@ -199,7 +203,28 @@ class Connection:
             return self._unparsed(statement, params)
         if handles(self, node):
             return execute(self, node)
+        if isinstance(node, exp.Command) and node.name.upper() == "EXPLAIN":
+            return self._explain(node, params)
         return direct.run(self, node, statement.sql, params)
+
+    def _explain(self, node: exp.Command, params: Params) -> Result:
+        analyze, text = explain_options(node.expression.name)
+        statements = parse(text, lenient=True, cancel=self.cancel)
+        inner = statements[0].node if len(statements) == 1 else None
+        if inner is None or handles(self, inner):
+            raise SqlSyntaxError(
+                "EXPLAIN takes one query: EXPLAIN [ANALYZE] SELECT …",
+                hint="byom_sql's own statements (CREATE PREDICTOR …) cannot be explained",
+            )
+        if analyze and not self.trusted:  # ANALYZE runs it: the same rules as running it
+            guard.check(
+                inner,
+                statements[0].sql,
+                locked=not self.engine.config.external_access,
+                read_only=self.read_only,
+                scope=self.engine.setting_scope,
+            )
+        return direct.explain(self, inner, statements[0].sql, params, analyze=analyze)
 
     def _unparsed(self, statement: Statement, params: Params) -> Result:
         """A statement only DuckDB can read; if DuckDB cannot either, its syntax error gets

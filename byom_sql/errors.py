@@ -154,7 +154,10 @@ class TooManyColumns(ProgrammingError, code="54011"):
 
 
 class ModelError(OperationalError, code="39000"):
-    pass
+    trace: tuple[int | None, ...] = ()
+    """HTTP status of each attempt of the failed call (None: no reply), for the call log."""
+    reason: str | None = None
+    """The cause without the predictor and URL ("HTTP 422: bad value"), for a per-row error."""
 
 
 class ModelUnavailable(ModelError, code="39M01"):

@@ -41,7 +41,9 @@ HTTP_OPTIONS = (
     "train_timeout",
     "retries",
     "max_reply_bytes",
+    "check",
 )
+ON_ERROR = ("fail", "null")
 PYTHON_OPTIONS = ("module", "artifacts")
 SECRET_OPTIONS = ("headers",)
 
@@ -110,6 +112,27 @@ def _seconds(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise InvalidOption(f"{key} must be a positive number of seconds, not {_show(value)}")
     return float(value)
+
+
+def _boolean(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text in ("true", "on", "1", "yes"):
+        return True
+    if text in ("false", "off", "0", "no"):
+        return False
+    raise InvalidOption(f"{key} must be true or false, not {_show(value)}")
+
+
+def _on_error(key: str, value: Any) -> str:
+    name = _string(key, value).lower()
+    if name not in ON_ERROR:
+        raise InvalidOption(
+            f"{key} must be 'fail' (a failed model call fails the query) or 'null' (the rows "
+            f"that fail get NULL and a <target>_error column says why), not {_show(value)}"
+        )
+    return name
 
 
 def _module(key: str, value: Any) -> str:
@@ -183,6 +206,19 @@ OPTIONS: dict[str, Option] = {
     ),
     "mlflow_version": Option(
         _mlflow_version, "MLflow server generation: 1, 2, 3 or auto (GET /version)"
+    ),
+    "cache": Option(
+        _boolean, "keep predictions in the database file and reuse them (default false)"
+    ),
+    "cache_ttl": Option(_seconds, "seconds a cached prediction may be used (default: forever)"),
+    "cache_max_rows": Option(
+        _positive_int, "cached predictions kept, the oldest evicted first (default 100000)"
+    ),
+    "on_error": Option(
+        _on_error, "'fail' (default) or 'null': rows the model rejects get NULL and an error"
+    ),
+    "check": Option(
+        _boolean, "CREATE PREDICTOR without FROM checks that the endpoint answers (default true)"
     ),
     "module": Option(_module, "python: the class or function to run, 'package.module:Name'"),
     "artifacts": Option(_string, "python: a file or folder whose paths the class is built with"),

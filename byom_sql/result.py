@@ -62,12 +62,15 @@ class Result:
         table: pa.Table | None = None,
         rowcount: int | None = None,
         on_close: Callable[[], None] | None = None,
+        warnings: list[str] | None = None,
     ) -> None:
         """`command` is the tag's verb ("SELECT", "CREATE PREDICTOR", "INSERT" …). A result
-        with rows has a reader or a table; a command without rows has `rowcount` at most."""
+        with rows has a reader or a table; a command without rows has `rowcount` at most.
+        `warnings` tell of what succeeded only in part (rows a model rejected)."""
         if table is not None:
             reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
         self.command = command
+        self.warnings = list(warnings or [])
         self._reader = reader
         self._schema = reader.schema if reader is not None else EMPTY_SCHEMA
         self._rowcount = rowcount
@@ -100,6 +103,13 @@ class Result:
 
     @property
     def status(self) -> str:
+        """The command tag, then the warnings: `SELECT 3`, `SELECT 5 (2 rows failed: …)`."""
+        if not self.warnings:
+            return self.tag
+        return f"{self.tag} ({'; '.join(self.warnings)})"
+
+    @property
+    def tag(self) -> str:
         """The Postgres command tag: `SELECT 3`, `INSERT 0 5`, `CREATE PREDICTOR`."""
         if self.command == "INSERT":
             return f"INSERT 0 {max(self.rowcount, 0)}"

@@ -15,6 +15,7 @@ import duckdb
 from byom_sql.catalog import Catalog
 from byom_sql.config import EngineConfig
 from byom_sql.databases.attachments import Attachments
+from byom_sql.models.calls import CallLog
 from byom_sql.models.python import PythonRuntime
 from byom_sql.models.transport import Transport
 from byom_sql.planning.planner import Schema
@@ -27,6 +28,8 @@ class Session(Protocol):
     config: EngineConfig
     transport: Transport
     python: PythonRuntime
+    calls: CallLog
+    """The engine's log of model calls (mindsdb.model_calls)."""
     cursor: duckdb.DuckDBPyConnection
     """The session's own DuckDB cursor: its transaction and temporary relations."""
     cancel: threading.Event

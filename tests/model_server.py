@@ -1,6 +1,7 @@
 """A small model server for tests: speaks the ray_serve and MLflow contracts, records every
 request, and can be told to misbehave (status, delay, short reply, HTML, invalid JSON, drop the
-connection, a reply that never ends, drips, is huge, or redirects). It runs on the serving core
+connection, a reply that never ends, drips, is huge, or redirects) or to reject every batch that
+holds a poison value (HTTP 422). It runs on the serving core
 every model server of byom_sql uses (byom_sql/serving/http.py).
 
 The model is a formula, so tests can check every prediction: the prediction for a row is the
@@ -53,6 +54,7 @@ class Recorded:
     data: list[dict[str, Any]]
     body: dict[str, Any] | list[Any]
     headers: httpx.Headers  # names in any case
+    size: int = 0  # bytes of the request body
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
 
@@ -78,6 +80,7 @@ class ModelServer(HttpServer):
         self.requests: list[Recorded] = []
         self.trained: list[Recorded] = []
         self.misbehaviour: Misbehaviour | None = None
+        self.poison: dict[str, Any] = {}  # column → value: a batch holding it gets HTTP 422
         self.train_error: str | None = None
         self.train_delay = 0.0
         self._lock = threading.Lock()
@@ -87,6 +90,7 @@ class ModelServer(HttpServer):
             self.requests.clear()
             self.trained.clear()
             self.misbehaviour = None
+            self.poison = {}
             self.train_error = None
             self.train_delay = 0.0
 
@@ -120,6 +124,8 @@ class ModelServer(HttpServer):
                 return Response(200, version.encode(), "text/plain")
             if path.endswith(("/health", "/ping")):
                 return Response(200, b"ok", "text/plain")
+            if path.endswith(("/predict", "/invocations")):  # as FastAPI answers a GET
+                return Response(405, b'{"detail": "Method Not Allowed"}')
             return Response(404, b'{"detail": "Not Found"}')
         try:
             body = json.loads(request.body)
@@ -139,6 +145,7 @@ class ModelServer(HttpServer):
         else:
             return Response(404, b'{"detail": "Not Found"}')
         record = _record(path, frame, body, request.headers)
+        record.size = len(request.body)
         self.requests.append(record)
         try:
             return self._reply(path, frame, self._take_misbehaviour())
@@ -146,6 +153,10 @@ class ModelServer(HttpServer):
             record.finished = time.monotonic()
 
     def _reply(self, path: str, frame: list[dict[str, Any]], m: Misbehaviour | None) -> Response:
+        for column, value in self.poison.items():
+            if any(row.get(column) == value for row in frame):
+                message = f"cannot score {column} = {value}"
+                return Response(422, json.dumps({"detail": message}).encode())
         if m and m.delay:
             time.sleep(m.delay)
         if m and m.drop:

@@ -11,7 +11,7 @@ from byom_sql.engine import Engine
 
 CREATE = (
     "CREATE {how} {exists} byom PREDICT number_of_rooms USING format = 'ray_serve', "
-    "url.predict = 'http://127.0.0.1:9/predict', "
+    "url.predict = 'http://127.0.0.1:9/predict', check = false, "
     'dtype_dict = {{"number_of_rooms": "categorical", "initial_price": "integer"}}'
 )
 
@@ -68,7 +68,7 @@ def test_show_filters_and_catalog_tables(con: byom_sql.Connection) -> None:
     create(con)
     con.sql(
         "CREATE MODEL proj.other PREDICT y USING format = 'mlflow', "
-        "url.predict = 'http://127.0.0.1:9/invocations'"
+        "url.predict = 'http://127.0.0.1:9/invocations', check = false"
     )
     assert [r[0] for r in con.sql("SHOW MODELS").fetchall()] == ["byom", "other"]
     assert [r[0] for r in con.sql("SHOW PREDICTORS LIKE 'oth%'").fetchall()] == ["other"]
@@ -94,7 +94,7 @@ def test_reserved_names(con: byom_sql.Connection) -> None:
     with pytest.raises(byom_sql.InvalidOption, match="reserved"):
         con.sql(
             "CREATE MODEL models PREDICT y USING format = 'mlflow', "
-            "url.predict = 'http://127.0.0.1:9/invocations'"
+            "url.predict = 'http://127.0.0.1:9/invocations', check = false"
         )
 
 
@@ -107,7 +107,7 @@ def test_sessions_share_one_consistent_catalog(tmp_path) -> None:
             with engine.connect() as con:
                 con.sql(
                     f"CREATE MODEL m{i} PREDICT y USING format = 'mlflow', "
-                    "url.predict = 'http://127.0.0.1:9/invocations'"
+                    "url.predict = 'http://127.0.0.1:9/invocations', check = false"
                 )
                 try:
                     create(con)

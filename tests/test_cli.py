@@ -9,7 +9,7 @@ from pathlib import Path
 
 PREDICTOR = (
     "CREATE PREDICTOR byom PREDICT number_of_rooms USING format = 'ray_serve', "
-    "url.predict = 'http://127.0.0.1:9/predict'"
+    "url.predict = 'http://127.0.0.1:9/predict', check = false"
 )
 
 

@@ -335,3 +335,21 @@ def test_lock_down_keeps_attached_databases_and_refuses_new_remote_ones(
             con.sql(query)
     finally:
         engine.close()
+
+
+def test_explain_shows_the_remote_read_with_its_filter_and_limit(
+    con: byom_sql.Connection, remote: RemoteSchema, model_server: ModelServer
+) -> None:
+    con.sql(remote.server.create_sql())
+    _seed_predictor(con, model_server, remote.name)
+    model_server.reset()
+    query = f"{_seed_join(remote.name)} LIMIT 5"
+    lines = [row[0] for row in con.sql(f"EXPLAIN {query}").fetchall()]
+    assert model_server.requests == []
+    text = "\n".join(lines)
+    read = lines.index(next(line for line in lines if line.startswith("Materialize")))
+    assert "reads a remote database" in lines[read]
+    assert "5300" in lines[read + 1] and "LIMIT 5" in lines[read + 1]
+    assert "requests: 1" in text and "distinct inputs: 5" in text
+    con.sql(query).fetchall()
+    assert len(model_server.predict_requests()) == 1

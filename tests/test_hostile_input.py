@@ -37,7 +37,8 @@ BAD_INPUT = [
 def predictor(con: byom_sql.Connection) -> byom_sql.Connection:
     con.sql(
         "CREATE PREDICTOR p PREDICT y USING format = 'ray_serve', "
-        'url.predict = \'http://127.0.0.1:9/p\', dtype_dict = {"a": "integer", "y": "integer"}'
+        "url.predict = 'http://127.0.0.1:9/p', check = false, "
+        'dtype_dict = {"a": "integer", "y": "integer"}'
     )
     return con
 

@@ -14,7 +14,7 @@ LAYERS = [
     ["secrets"],
     ["options"],
     ["dialect"],
-    ["catalog"],
+    ["cache", "catalog"],
     ["models"],
     ["databases"],
     ["planning"],

@@ -24,7 +24,7 @@ from byom_sql.server.state import VERSION_STRING, InterceptResult, SessionState
 FIXTURES = Path(__file__).parent / "fixtures" / "pgclients"
 PREDICTOR = (
     "CREATE PREDICTOR byom PREDICT number_of_rooms USING "
-    "url.predict = 'http://127.0.0.1:9/ray/predict', format = 'ray_server', "
+    "url.predict = 'http://127.0.0.1:9/ray/predict', check = false, format = 'ray_server', "
     'dtype_dict = {"number_of_rooms": "categorical", "initial_price": "integer", '
     '"rental_price": "integer"}'
 )

@@ -22,7 +22,7 @@ SETUP = [
     "CREATE TABLE owners (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL)",
     "CREATE VIEW cheap_rentals AS SELECT * FROM home_rentals WHERE rental_price < 99",
     "CREATE PREDICTOR byom PREDICT number_of_rooms USING "
-    "url.predict = 'http://127.0.0.1:9/ray/predict', format = 'ray_server', "
+    "url.predict = 'http://127.0.0.1:9/ray/predict', check = false, format = 'ray_server', "
     f"dtype_dict = {SEED_DTYPES}",
 ]
 BYOM_COLUMNS = [

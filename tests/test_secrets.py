@@ -97,7 +97,10 @@ def test_named_secrets(database: str, model_server: ModelServer) -> None:
         con.sql("DROP SECRET model_token")
         assert con.sql("SHOW SECRETS").fetchall() == []
         con.sql("DROP SECRET IF EXISTS model_token")  # DuckDB answers for a name not ours
-        con.sql(predictor_sql(model_server, "q", '{"Authorization": {"secret": "nope"}}'))
+        missing = '{"Authorization": {"secret": "nope"}}'
+        with pytest.raises(byom_sql.UndefinedObject, match="secret nope"):  # the check needs it
+            con.sql(predictor_sql(model_server, "q", missing))
+        con.sql(predictor_sql(model_server, "q", f"{missing}, check = false"))
         with pytest.raises(byom_sql.UndefinedObject, match="secret nope"):
             con.sql("SELECT * FROM q WHERE a = 1").fetchall()
 
@@ -138,7 +141,10 @@ def test_retrain_keeps_the_stored_token(database: str, model_server: ModelServer
 def test_an_older_file_has_its_secrets_moved_out(database: str) -> None:
     url = "http://127.0.0.1:9/x"
     with byom_sql.connect(database) as con:
-        con.sql(f"CREATE PREDICTOR p PREDICT y USING format = 'mlflow', url.predict = '{url}'")
+        con.sql(
+            f"CREATE PREDICTOR p PREDICT y USING format = 'mlflow', url.predict = '{url}', "
+            "check = false"
+        )
     options = {"format": "mlflow", "url.predict": url, "headers": {"X-Key": INLINE}}
     with duckdb.connect(database) as raw:  # as byom_sql 0.1 wrote it
         raw.execute("UPDATE byom.predictors SET options = ?", [json.dumps(options)])

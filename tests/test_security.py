@@ -266,9 +266,11 @@ def test_allowed_hosts_can_be_narrowed(tmp_path: Path, model_server: ModelServer
 def test_model_errors_do_not_map_ports_for_a_wire_client(server: WireServer) -> None:
     closed = f"http://127.0.0.1:{free_port()}/predict"
     with psycopg.connect(server.dsn, autocommit=True) as conn:
-        conn.execute(predictor("closed", closed, ", retries = 0"))
+        with pytest.raises(psycopg.Error) as checked:  # CREATE checks the endpoint
+            conn.execute(predictor("closed", closed, ", retries = 0"))
+        conn.execute(predictor("closed", closed, ", retries = 0, check = false"))
         with pytest.raises(psycopg.Error) as raised:
             conn.execute("SELECT * FROM closed WHERE initial_price = 1 AND rental_price = 2")
-    message = str(raised.value)
-    assert "the model endpoint failed" in message
-    assert "refused" not in message.lower() and str(closed) not in message
+    for message in (str(checked.value), str(raised.value)):
+        assert "the model endpoint failed" in message
+        assert "refused" not in message.lower() and str(closed) not in message

@@ -89,7 +89,7 @@ def test_dt_lists_predictors_as_the_server_does(tmp_path: Path, terminals: list[
     terminals.append(shell)
     shell.run(
         "CREATE PREDICTOR byom PREDICT y USING url.predict = 'http://127.0.0.1:9/p', "
-        "format = 'ray_serve';"
+        "check = false, format = 'ray_serve';"
     )
     listed = shell.run("\\dt")
     assert "byom" in listed and "predictor" in listed

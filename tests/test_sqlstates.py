@@ -47,7 +47,7 @@ def test_model_failures_are_class_39_over_the_wire(
         conn.execute(
             "CREATE OR REPLACE PREDICTOR down PREDICT y USING "
             f"url.predict = 'http://127.0.0.1:{_closed_port()}/p', format = 'ray_serve', "
-            "retries = 0"
+            "retries = 0, check = false"
         )
         with pytest.raises(psycopg.Error) as raised:
             conn.execute("SELECT * FROM down WHERE x = 1")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
@@ -44,6 +44,7 @@ class Outcome:
     columns: list[str]
     types: list[str]
     rows: Iterator[Row] | None = None
+    warnings: list[str] = field(default_factory=list)  # rows a model rejected, and the like
 
 
 class Backend(Protocol):
@@ -96,7 +97,7 @@ class Local:
 
 def outcome_of(result: Result) -> Outcome:
     if not result.has_rows:
-        return Outcome(result.status, [], [])
+        return Outcome(result.tag, [], [], warnings=result.warnings)
 
     def rows() -> Iterator[Row]:
         for batch in result.batches():
@@ -104,7 +105,7 @@ def outcome_of(result: Result) -> Outcome:
 
     schema = result.schema
     kinds = [duckdb_type(t) for t in schema.types]
-    return Outcome(result.status, list(schema.names), kinds, rows())
+    return Outcome(result.tag, list(schema.names), kinds, rows(), result.warnings)
 
 
 class Remote:
@@ -121,6 +122,7 @@ class Remote:
 
         self._psycopg = psycopg
         self._url = url
+        self._notices: list[str] = []
         self._conn = self._connect()
         info = self._conn.info
         self.label = f"{info.host}:{info.port}/{info.dbname}"
@@ -128,27 +130,36 @@ class Remote:
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
-            return self._psycopg.connect(self._url, autocommit=True, connect_timeout=10)
+            conn = self._psycopg.connect(self._url, autocommit=True, connect_timeout=10)
         except self._psycopg.Error as exc:
             message = f"cannot connect to {_safe(self._url)}: {exc}"
             raise DatabaseConnectionError(message) from None
+        conn.add_notice_handler(self._notice)
+        return conn
+
+    def _notice(self, diagnostic: psycopg.errors.Diagnostic) -> None:
+        if diagnostic.severity_nonlocalized == "WARNING" and diagnostic.message_primary:
+            self._notices.append(diagnostic.message_primary)
 
     def execute(self, text: str) -> Iterator[Outcome]:
         if self._conn.closed:  # lost (the server restarted): connect again, as psql does
             self._conn = self._connect()
         for start, sql in _statements(text):
+            self._notices.clear()
             with self._errors(start):
                 cursor = self._conn.cursor()
                 cursor.execute(sql)
             status = cursor.statusmessage or ""
+            warnings = list(self._notices)
             if cursor.description is None:
-                yield Outcome(status, [], [])
+                yield Outcome(status, [], [], warnings=warnings)
                 continue
             yield Outcome(
                 status,
                 [column.name for column in cursor.description],
                 [column.type_display for column in cursor.description],
                 iter(cursor),
+                warnings,
             )
 
     def interrupt(self) -> None:

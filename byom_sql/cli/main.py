@@ -146,6 +146,8 @@ def run_script(backend: Backend, source: str, sql: str, fmt: str, out: TextIO, e
     try:
         for outcome in backend.execute(sql):
             print_result(outcome, fmt, out)
+            for warning in outcome.warnings:
+                print(f"WARNING:  {warning}", file=err)
     except Error as error:
         print(render.error(error, sql, source if source != "-c #1" else ""), file=err)
         return False

@@ -74,6 +74,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="scram-sha-256",
         help="how a password is checked: SCRAM-SHA-256 (default) or cleartext 'password'",
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics (model calls, connections, queries) at "
+        "http://HOST:PORT/metrics",
+    )
     parser.add_argument("--tls-cert", metavar="FILE", help="TLS certificate (PEM)")
     parser.add_argument("--tls-key", metavar="FILE", help="TLS private key (PEM)")
     parser.add_argument(
@@ -136,6 +143,7 @@ def serve(args: argparse.Namespace) -> int:
         max_connections=args.max_connections,
         read_only_users=_names(args.read_only_users),
         writers=_names(args.writers) if args.writers is not None else None,
+        metrics_port=args.metrics_port,
     )
     try:
         config.check()

@@ -175,6 +175,8 @@ class Shell:
                 break
             self._stopped()
             self.show(outcome, started)
+            for warning in outcome.warnings:
+                self.screen.write(f"WARNING:  {warning}\n", to=self.screen.err)
             if outcome.status.startswith(CHANGES_NAMES):
                 changed.append(True)
 

@@ -88,7 +88,20 @@ class ByomParser(DuckDBParser):
             if self._curr.text.upper() == "RETRAIN":
                 self._advance()
                 return self._parse_retrain()
+        if self._curr and self._curr.text.upper() == "EXPLAIN":
+            return self._parse_explain()
         return super()._parse_statement()
+
+    def _parse_explain(self) -> exp.Command:
+        """EXPLAIN is a command whose text the engine reads (execution/explain.py): kept as
+        sqlglot keeps a command it does not know, without its "unsupported syntax" warning."""
+        start = self._curr
+        assert start is not None
+        while self._curr:
+            self._advance()
+        text = self._find_sql(start, self._prev)
+        size = len(start.text)
+        return exp.Command(this=text[:size], expression=exp.Literal.string(text[size:].strip()))
 
     # CREATE ------------------------------------------------------------------------------
 

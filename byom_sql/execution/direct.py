@@ -14,8 +14,10 @@ from byom_sql.databases.sources import bind_sources
 from byom_sql.dialect import parse, to_sql
 from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import Error
-from byom_sql.execution import local, postgres_types
+from byom_sql.execution import call_log, local, postgres_types
+from byom_sql.execution import explain as explaining
 from byom_sql.planning.binding import Params, bind_parameters, reads_predictors
+from byom_sql.planning.plan import Plan
 from byom_sql.planning.planner import plan
 from byom_sql.result import Result, command_of, returns_rows
 from byom_sql.session import Session
@@ -43,16 +45,37 @@ def run_sql(
 def run(session: Session, node: exp.Expr, sql: str, params: Params = None) -> Result:
     """A statement that is not one of ours: planned and run when it reads predictors, else
     handed to DuckDB as written."""
+    node, sql, planned = _prepare(session, node, sql, params)
+    if planned is not None:
+        return local.run(session, planned)
+    return run_sql(session.cursor, sql, params, node)
+
+
+def explain(
+    session: Session, node: exp.Expr, sql: str, params: Params = None, *, analyze: bool = False
+) -> Result:
+    """EXPLAIN [ANALYZE] of a statement: ours when it reads predictors, else DuckDB's."""
+    node, sql, planned = _prepare(session, node, sql, params)
+    if planned is None:
+        return run_sql(session.cursor, f"EXPLAIN {'ANALYZE ' * analyze}{sql}", params)
+    return explaining.analyze(session, planned) if analyze else explaining.explain(session, planned)
+
+
+def _prepare(
+    session: Session, node: exp.Expr, sql: str, params: Params
+) -> tuple[exp.Expr, str, Plan | None]:
+    """The statement as DuckDB must run it, and its plan when it reads predictors."""
     node, sql = bind_sources(session.catalog, session.attachments, node, sql)
+    node, sql = call_log.bind(session, node, sql)
     if postgres_types.needs_rewrite(node):
         node, sequences = postgres_types.rewrite(node)
         for sequence in sequences:
             run_sql(session.cursor, sequence)
         sql = to_sql(node)
-    if reads_predictors(session.catalog, node, session.schema.resolve):
-        bound = bind_parameters(node.copy(), params)
-        return local.run(session, plan(bound, session.schema, session.config, _prefix()))
-    return run_sql(session.cursor, sql, params, node)
+    if not reads_predictors(session.catalog, node, session.schema.resolve):
+        return node, sql, None
+    bound = bind_parameters(node.copy(), params)
+    return node, sql, plan(bound, session.schema, session.config, _prefix())
 
 
 def query_table(session: Session, sql: str) -> pa.Table:

@@ -7,6 +7,10 @@ is not changed: the final statement is copied before predictions are inlined int
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
 import duckdb
 import pyarrow as pa
 from sqlglot import exp
@@ -15,7 +19,7 @@ from byom_sql import types
 from byom_sql.dialect import to_sql
 from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import Error, NumericValueOutOfRange
-from byom_sql.execution.scoring import score
+from byom_sql.execution.scoring import StepStats, score
 from byom_sql.planning.plan import Materialize, Plan, Predict
 from byom_sql.result import Result, command_of, returns_rows
 from byom_sql.session import Session
@@ -59,17 +63,26 @@ class Temporaries:
         self.made.clear()
 
 
-def run(session: Session, plan: Plan) -> Result:
+def run(session: Session, plan: Plan, stats: dict[str, StepStats] | None = None) -> Result:
+    """The plan's result; `stats` receives what each predict step did, by step name."""
     cursor = session.cursor
     temporary = Temporaries(cursor)
     final = plan.final.copy()
+    stats = {} if stats is None else stats
     try:
         for step in plan.steps:
             if isinstance(step, Materialize):
                 temporary.table(step.name, to_sql(step.query))
             else:
-                _predict(session, step, temporary, final)
+                stats[step.name] = StepStats()
+                _predict(session, step, temporary, final, stats[step.name])
+        warnings = [
+            failed_rows(step, stats[step.name])
+            for step in plan.predictions
+            if stats[step.name].failed
+        ]
         sql = to_sql(final)
+        command = command_of(final, sql)
         with duckdb_errors(sql):
             cursor.execute(sql)
             if returns_rows(final, cursor.description):
@@ -79,16 +92,27 @@ def run(session: Session, plan: Plan) -> Result:
                     reader.close()
                     temporary.drop()
 
-                return Result(command_of(final, sql), reader=reader, on_close=close)
+                return Result(command, reader=reader, on_close=close, warnings=warnings)
             row = cursor.fetchone() if cursor.description else None
         temporary.drop()
-        return Result(command_of(final, sql), rowcount=row[0] if row else None)
+        return Result(command, rowcount=row[0] if row else None, warnings=warnings)
     except BaseException:
         temporary.drop()
         raise
 
 
-def _predict(session: Session, step: Predict, temporary: Temporaries, final: exp.Expr) -> None:
+def failed_rows(step: Predict, stats: StepStats) -> str:
+    column = step.predictor.error_column
+    rows = "row" if stats.rows == 1 else "rows"
+    return (
+        f"predictor {step.predictor.name}: {stats.failed} of {stats.rows} input {rows} failed; "
+        f"their predictions are NULL and {column} says why"
+    )
+
+
+def _predict(
+    session: Session, step: Predict, temporary: Temporaries, final: exp.Expr, stats: StepStats
+) -> None:
     """Make `step.name` a relation of the step's distinct input rows and their predictions.
 
     The inputs stay in a DuckDB temporary table (which can spill to disk) and stream out in
@@ -101,32 +125,56 @@ def _predict(session: Session, step: Predict, temporary: Temporaries, final: exp
             f"predictor {predictor.name} is not ready (status {predictor.status}{detail})",
             hint=f"RETRAIN {predictor.name} once the model endpoint works",
         )
-    batch_size = step.batching.batch_size
-    if step.constants:  # a few rows of constants: no temporary table is worth it
-        rows = _constant_table(session.cursor, step)
-        scored = score(session, step, rows.to_batches(batch_size), rows.schema, rows.num_rows)
-        if not _inline(final, step.name, scored):  # the outputs carry the typed inputs
+    with step_inputs(session, step, temporary) as inputs:
+        scored = score(session, step, inputs.batches, inputs.schema, inputs.rows, stats)
+    if step.constants:  # the outputs carry the typed inputs
+        if not _inline(final, step.name, scored):
             temporary.arrow(step.name, scored)
         return
-    assert step.inputs is not None
-    inputs, outputs = f"{step.name}_in", f"{step.name}_out"
-    temporary.table(inputs, to_sql(step.inputs))
-    cursor = session.cursor
-    with duckdb_errors():  # count first: the reader holds the cursor's result
-        counted = cursor.execute(f"SELECT count(*) FROM {quote(inputs)}").fetchone()
-        reader = cursor.execute(f"SELECT * FROM {quote(inputs)}").to_arrow_reader(batch_size)
-    total = counted[0] if counted else 0
-    try:
-        scored = score(session, step, reader, reader.schema, total)
-    finally:
-        reader.close()
+    outputs = f"{step.name}_out"
     temporary.arrow(outputs, scored)
     taken = [n for n in scored.column_names if n in step.features]
     exclude = f" EXCLUDE ({names(taken)})" if taken else ""
     temporary.view(
         step.name,
-        f"SELECT o.*, i.*{exclude} FROM {quote(outputs)} AS o POSITIONAL JOIN {quote(inputs)} AS i",
+        f"SELECT o.*, i.*{exclude} FROM {quote(outputs)} AS o "
+        f"POSITIONAL JOIN {quote(inputs_of(step))} AS i",
     )
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """A predict step's distinct input rows, in the batches its model is sent."""
+
+    batches: Iterable[pa.RecordBatch]
+    schema: pa.Schema
+    rows: int
+
+
+@contextmanager
+def step_inputs(session: Session, step: Predict, temporary: Temporaries) -> Iterator[Inputs]:
+    """The rows a step sends, batched as it sends them. Constants are read at once; other
+    inputs go to temporary table `inputs_of(step)` and stream from it."""
+    batch_size = step.batching.batch_size
+    if step.constants:  # a few rows of constants: no temporary table is worth it
+        rows = _constant_table(session.cursor, step)
+        yield Inputs(rows.to_batches(batch_size), rows.schema, rows.num_rows)
+        return
+    assert step.inputs is not None
+    table = inputs_of(step)
+    temporary.table(table, to_sql(step.inputs))
+    cursor = session.cursor
+    with duckdb_errors():  # count first: the reader holds the cursor's result
+        counted = cursor.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()
+        reader = cursor.execute(f"SELECT * FROM {quote(table)}").to_arrow_reader(batch_size)
+    try:
+        yield Inputs(reader, reader.schema, counted[0] if counted else 0)
+    finally:
+        reader.close()
+
+
+def inputs_of(step: Predict) -> str:
+    return f"{step.name}_in"
 
 
 def _inline(final: exp.Expr, name: str, table: pa.Table) -> bool:

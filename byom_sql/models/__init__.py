@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from byom_sql.catalog import Predictor
-from byom_sql.errors import FeatureNotSupported, ModelError
+from byom_sql.errors import FeatureNotSupported, ModelError, ModelUnavailable
 from byom_sql.models import mlflow
 from byom_sql.models.python import PythonAdapter, PythonRuntime
 from byom_sql.models.ray_serve import RayServe
@@ -35,15 +35,22 @@ _lock = threading.Lock()
 
 
 def adapter_for(
-    predictor: Predictor, transport: Transport, python: PythonRuntime, headers: dict[str, str]
+    predictor: Predictor,
+    transport: Transport,
+    python: PythonRuntime,
+    headers: dict[str, str],
+    *,
+    probe: bool = True,
 ) -> Adapter:
-    """`headers`: the predictor's HTTP headers with their secrets resolved."""
+    """`headers`: the predictor's HTTP headers with their secrets resolved. Without `probe`,
+    an MLflow server's generation is not asked for (EXPLAIN calls no endpoint): the one seen
+    before, else 2."""
     if predictor.format == "python":
         return PythonAdapter(predictor, python)
     if predictor.format == "ray_serve":
         return RayServe(predictor, transport, headers)
     if predictor.format == "mlflow":
-        version = _mlflow_version(predictor, transport, headers)
+        version = _mlflow_version(predictor, transport, headers, probe)
         return mlflow.MLflow(predictor, transport, version, headers)
     raise FeatureNotSupported(f"predictor {predictor.name}: unknown format {predictor.format!r}")
 
@@ -56,14 +63,41 @@ def trainer_for(predictor: Predictor, transport: Transport, headers: dict[str, s
     return RayServe(predictor, transport, headers)
 
 
-def _mlflow_version(predictor: Predictor, transport: Transport, headers: dict[str, str]) -> int:
+PROBE_FAILURES = frozenset({404, 502, 503, 504})
+
+
+def check_endpoint(
+    predictor: Predictor, transport: Transport, headers: dict[str, str], policy: Policy
+) -> None:
+    """Fail unless the predictor's endpoint answers: MLflow's GET /ping must say 200; for
+    other formats a GET of the predict URL must get an HTTP answer that is not 404 (no such
+    route) or a gateway's 502-504 (nothing behind it). No rows are sent."""
+    url = predictor.options["url.predict"]
+    if predictor.format == "mlflow":
+        probe = mlflow.beside(url, "ping")
+        reply = transport.call(Request("GET", probe, headers=headers), policy)
+        good = 200 <= reply.status < 300
+    else:
+        probe = url
+        reply = transport.call(Request("GET", probe, headers=headers), policy)
+        good = reply.status not in PROBE_FAILURES
+    if not good:
+        raise ModelUnavailable(
+            f"{policy.label}: the endpoint does not answer: GET {probe} gave HTTP {reply.status}",
+            hint="check url.predict and that the model server is up",
+        )
+
+
+def _mlflow_version(
+    predictor: Predictor, transport: Transport, headers: dict[str, str], probe: bool
+) -> int:
     chosen = predictor.options.get("mlflow_version", "auto")
     if chosen != "auto":
         return int(chosen)
     url = mlflow.version_url(predictor.options["url.predict"])
     with _lock:
-        if url in _mlflow_versions:
-            return _mlflow_versions[url]
+        if url in _mlflow_versions or not probe:
+            return _mlflow_versions.get(url, 2)
     try:
         reply = transport.call(Request("GET", url, headers=headers), Policy(timeout=5.0, retries=0))
     except ModelError:

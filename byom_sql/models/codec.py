@@ -126,9 +126,10 @@ def rows(table: pa.Table) -> np.ndarray | list[tuple[Any, ...]]:
 def parse_reply(reply: Reply, label: str) -> Any:
     """The JSON of a successful reply, or an error naming the endpoint and what it said."""
     if not 200 <= reply.status < 300:
-        raise ModelProtocolError(
-            f"{label}: {reply.url} answered HTTP {reply.status}: {error_text(reply)}"
-        )
+        reason = f"HTTP {reply.status}: {error_text(reply)}"
+        error = ModelProtocolError(f"{label}: {reply.url} answered {reason}")
+        error.reason = reason
+        raise error
     try:
         return orjson.loads(reply.body)
     except orjson.JSONDecodeError:

@@ -53,8 +53,13 @@ class MLflow(codec.HttpAdapter):
 
 def version_url(predict_url: str) -> str:
     """GET /version beside /invocations tells the MLflow generation."""
+    return beside(predict_url, "version")
+
+
+def beside(predict_url: str, name: str) -> str:
+    """The URL of another route of the scoring server (/ping, /version)."""
     parts = urlsplit(predict_url)
-    path = parts.path.rsplit("/", 1)[0] + "/version"
+    path = parts.path.rsplit("/", 1)[0] + "/" + name
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 

@@ -20,13 +20,13 @@ import email.utils
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import httpx
 
 from byom_sql.config import DEFAULTS
-from byom_sql.errors import ModelProtocolError, ModelUnavailable, QueryCanceled
+from byom_sql.errors import ModelError, ModelProtocolError, ModelUnavailable, QueryCanceled
 from byom_sql.models.hosts import ModelHosts
 
 T = TypeVar("T")
@@ -52,6 +52,8 @@ class Reply:
     url: str
     location: str | None = None  # of a redirect
     retry_after: float | None = None  # seconds, from a 429 or 503
+    trace: tuple[int | None, ...] = ()
+    """The status of every attempt, this one last (None: no reply); the call log reads it."""
 
 
 @dataclass(frozen=True)
@@ -116,24 +118,34 @@ class Transport:
             return self._pool
 
     def _send(self, request: Request, policy: Policy) -> Reply:
-        for attempt in range(policy.retries + 1):
-            last = attempt == policy.retries
-            try:
-                reply = self._attempt(request, policy)
-            except _Retryable as failure:
-                if last:
-                    tries = f"{attempt + 1} attempt{'s' * bool(attempt)}"
-                    raise _unavailable(
-                        policy,
-                        f"cannot reach {request.url} ({failure}, {tries})",
-                        "is the model server running at that address?",
-                    ) from None
-                _pause(_backoff(attempt), policy)
-                continue
-            if reply.status in RETRY_STATUSES and not last:
-                _pause(reply.retry_after or _backoff(attempt), policy)
-                continue
-            return reply
+        trace: list[int | None] = []
+        try:
+            for attempt in range(policy.retries + 1):
+                last = attempt == policy.retries
+                try:
+                    reply = self._attempt(request, policy)
+                except ModelError:  # late, too large, a redirect: not worth another attempt
+                    trace.append(None)
+                    raise
+                except _Retryable as failure:
+                    trace.append(None)
+                    if last:
+                        tries = f"{attempt + 1} attempt{'s' * bool(attempt)}"
+                        raise _unavailable(
+                            policy,
+                            f"cannot reach {request.url} ({failure}, {tries})",
+                            "is the model server running at that address?",
+                        ) from None
+                    _pause(_backoff(attempt), policy)
+                    continue
+                trace.append(reply.status)
+                if reply.status in RETRY_STATUSES and not last:
+                    _pause(reply.retry_after or _backoff(attempt), policy)
+                    continue
+                return replace(reply, trace=tuple(trace))
+        except ModelError as error:
+            error.trace = tuple(trace)
+            raise
         raise AssertionError("unreachable")
 
     def _attempt(self, request: Request, policy: Policy) -> Reply:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from byom_sql.engine import Engine
 from byom_sql.server import auth, messages
 from byom_sql.server.messages import Notice
+from byom_sql.server.metrics import Metrics
 from byom_sql.server.session import Session
 from byom_sql.server.state import SessionState
 
@@ -51,6 +52,7 @@ class ServerConfig:
     read_only_users: frozenset[str] = frozenset()
     writers: frozenset[str] | None = None  # when given, every other user only reads
     max_message_bytes: int = messages.MAX_MESSAGE  # a longer message: FATAL 54000, not buffered
+    metrics_port: int | None = None  # Prometheus metrics on host:metrics_port (metrics.py)
 
     @property
     def authenticates(self) -> bool:
@@ -124,11 +126,15 @@ class Server:
         self._scram = {p: auth.ScramSecret.of(p) for p in passwords if p is not None}
         self._throttle = auth.Throttle(config.max_auth_failures or None)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.metrics = Metrics(engine.calls) if config.metrics_port is not None else None
 
     async def start(self) -> asyncio.Server:
         server = await asyncio.start_server(self._accept, self.config.host, self.config.port)
         for sock in server.sockets:
             log.info("listening on %s:%d", *sock.getsockname()[:2])
+        if self.metrics is not None and self.config.metrics_port is not None:
+            self.metrics.serve(self.config.host, self.config.metrics_port)
+            log.info("metrics on http://%s:%d/metrics", self.config.host, self.config.metrics_port)
         return server
 
     async def serve_forever(self) -> None:
@@ -150,6 +156,8 @@ class Server:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._pool.shutdown(wait=True)
+        if self.metrics is not None:
+            self.metrics.close()
         log.info("stopped")
 
     # one connection ----------------------------------------------------------------------------
@@ -204,6 +212,8 @@ class Server:
                 state.settings[key.lower()] = value
         session = Session(state.conn, state)
         self.sessions[pid] = (secret, session)
+        if self.metrics is not None:
+            self.metrics.connected()
         log.info(
             "connection from %s: pid %d user %r database %r%s",
             client.peer,
@@ -223,6 +233,8 @@ class Server:
             await self._converse(client, session)
         finally:
             del self.sessions[pid]
+            if self.metrics is not None:
+                self.metrics.disconnected()
             await asyncio.get_running_loop().run_in_executor(self._pool, session.close)
             log.debug("pid %d: disconnected", pid)
 
@@ -313,6 +325,10 @@ class Server:
             if not data:
                 return
             batch = [messages.decode(kind, body) for kind, body in framer.feed(data)]
+            if self.metrics is not None:
+                self.metrics.queries.inc(
+                    sum(isinstance(m, messages.Query | messages.Execute) for m in batch)
+                )
             terminate = any(isinstance(m, messages.Terminate) for m in batch)
             output = _outputs(session, batch)
             while True:

@@ -548,12 +548,13 @@ class Session:
 
     def _engine(self, statement: Statement, params: list[Any] | None) -> Outcome:
         result = self.conn.run(statement, params or None)
+        notices = [_warning("01000", text) for text in result.warnings]
         if not result.has_rows:
-            return Outcome(result.status)
+            return Outcome(result.tag, notices=notices)
         stream = RowStream.of_result(result)
         self._live.append(stream)
         fields = [pgtypes.field_of(f.name, f.type) for f in result.schema]
-        return Outcome(result.command, fields, stream, counted=True)
+        return Outcome(result.command, fields, stream, notices, counted=True)
 
     def _intercept(self, text: str) -> InterceptResult | None:
         return pgcatalog.intercept(self.state, text)

@@ -8,11 +8,15 @@ from sqlglot import exp
 
 from byom_sql.catalog import DEFAULT_PROJECT, Predictor
 from byom_sql.dialect import nodes
-from byom_sql.errors import InvalidOption, UndefinedObject
+from byom_sql.errors import InvalidOption, ModelError, UndefinedObject
+from byom_sql.models import check_endpoint
+from byom_sql.models.transport import Policy
 from byom_sql.options import check_options, validate_predictor
 from byom_sql.result import Result
 from byom_sql.session import Session
 from byom_sql.statements import python, training
+
+CHECK_TIMEOUT = 10.0
 
 
 def create(session: Session, node: nodes.CreatePredictor) -> Result:
@@ -38,6 +42,8 @@ def create(session: Session, node: nodes.CreatePredictor) -> Result:
     )
     if predictor.format == "python":
         predictor = python.prepare(session, predictor)
+    elif source is None and options.get("check", True):
+        _check_endpoint(session, predictor)
     predictor = catalog.add_predictor(predictor, replace_existing=bool(node.args.get("replace")))
     if source:
         training.train(session, predictor, source)
@@ -81,6 +87,25 @@ def drop(session: Session, node: nodes.DropPredictor) -> Result:
     if not session.catalog.drop_predictor(name, project) and not node.args.get("exists"):
         raise UndefinedObject(f"predictor {project}.{name} does not exist")
     return Result(f"DROP {node.args['kind']}")
+
+
+def _check_endpoint(session: Session, predictor: Predictor) -> None:
+    """A predictor without training data is ready at once: make sure its endpoint is up, so
+    the first query does not find out (MindsDB #4868)."""
+    config = session.config
+    policy = Policy(
+        timeout=min(predictor.options.get("timeout", config.timeout), CHECK_TIMEOUT),
+        retries=min(predictor.options.get("retries", config.retries), 1),
+        label=f"predictor {predictor.name}",
+        cancelled=session.cancel,
+        opaque=not session.trusted,
+    )
+    try:
+        check_endpoint(predictor, session.transport, session.catalog.headers(predictor), policy)
+    except ModelError as error:
+        skip = "USING check = false creates the predictor without this check"
+        error.hint = f"{error.hint}; {skip}" if error.hint else skip
+        raise
 
 
 def check_hosts(session: Session, name: str, options: dict[str, Any]) -> None:
