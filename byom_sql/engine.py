@@ -30,7 +30,7 @@ from byom_sql.dialect import Statement, check_text, parse, too_complex
 from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import Error, QueryError, SqlSyntaxError
 from byom_sql.execution import direct
-from byom_sql.execution.explain import split as explain_options
+from byom_sql.execution.explain import explained
 from byom_sql.execution.schema import DuckDBSchema
 from byom_sql.models.calls import CallLog
 from byom_sql.models.hosts import ModelHosts
@@ -203,28 +203,25 @@ class Connection:
             return self._unparsed(statement, params)
         if handles(self, node):
             return execute(self, node)
-        if isinstance(node, exp.Command) and node.name.upper() == "EXPLAIN":
-            return self._explain(node, params)
+        if (found := explained(node, self.cancel)) is not None:
+            return self._explain(*found, params)
         return direct.run(self, node, statement.sql, params)
 
-    def _explain(self, node: exp.Command, params: Params) -> Result:
-        analyze, text = explain_options(node.expression.name)
-        statements = parse(text, lenient=True, cancel=self.cancel)
-        inner = statements[0].node if len(statements) == 1 else None
-        if inner is None or handles(self, inner):
+    def _explain(self, analyze: bool, inner: Statement | None, params: Params) -> Result:
+        if inner is None or inner.node is None or handles(self, inner.node):
             raise SqlSyntaxError(
                 "EXPLAIN takes one query: EXPLAIN [ANALYZE] SELECT …",
                 hint="byom_sql's own statements (CREATE PREDICTOR …) cannot be explained",
             )
         if analyze and not self.trusted:  # ANALYZE runs it: the same rules as running it
             guard.check(
-                inner,
-                statements[0].sql,
+                inner.node,
+                inner.sql,
                 locked=not self.engine.config.external_access,
                 read_only=self.read_only,
                 scope=self.engine.setting_scope,
             )
-        return direct.explain(self, inner, statements[0].sql, params, analyze=analyze)
+        return direct.explain(self, inner.node, inner.sql, params, analyze=analyze)
 
     def _unparsed(self, statement: Statement, params: Params) -> Result:
         """A statement only DuckDB can read; if DuckDB cannot either, its syntax error gets

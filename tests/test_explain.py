@@ -3,10 +3,12 @@ it and says what the calls did. Both from the API, the command line and the wire
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import psycopg
 import pytest
 
@@ -149,6 +151,21 @@ def test_explain_over_the_wire(server: WireServer, model_server: ModelServer) ->
             "EXPLAIN ANALYZE SELECT p.number_of_rooms FROM home_rentals t JOIN byom p"
         ).fetchall()
         assert figure([r[0] for r in analyzed], "requests") == len(model_server.requests) == 3
+        bound = conn.execute("EXPLAIN SELECT * FROM byom WHERE initial_price = %s", [5])
+        assert figure([r[0] for r in bound.fetchall()], "distinct inputs") == 1
+
+    async def prepared() -> list[str]:  # asyncpg describes a statement before binding it
+        client = await asyncpg.connect(host="127.0.0.1", port=server.port, user="a", database="d")
+        try:
+            rows = await client.fetch(
+                "EXPLAIN ANALYZE SELECT * FROM byom WHERE initial_price = $1", "7"
+            )
+        finally:
+            await client.close()
+        return [row["QUERY PLAN"] for row in rows]
+
+    model_server.reset()
+    assert figure(asyncio.run(prepared()), "requests") == len(model_server.requests) == 1
 
 
 def test_explain_from_the_command_line(tmp_path: Path, model_server: ModelServer) -> None:

@@ -81,6 +81,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve Prometheus metrics (model calls, connections, queries) at "
         "http://HOST:PORT/metrics",
     )
+    parser.add_argument(
+        "--call-log-size",
+        type=int,
+        default=EngineConfig.call_log_size,
+        metavar="N",
+        help="model calls mindsdb.model_calls keeps (default: %(default)s)",
+    )
     parser.add_argument("--tls-cert", metavar="FILE", help="TLS certificate (PEM)")
     parser.add_argument("--tls-key", metavar="FILE", help="TLS private key (PEM)")
     parser.add_argument(
@@ -157,6 +164,7 @@ def serve(args: argparse.Namespace) -> int:
         debug=args.debug,
         model_hosts=None if hosts == ("*",) else hosts,
         follow_redirects=args.follow_redirects,
+        call_log_size=args.call_log_size,
     )
     with Engine(args.database, engine_config) as engine:
         try:

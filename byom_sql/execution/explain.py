@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Iterable
 
 import pyarrow as pa
+from sqlglot import exp
 
 from byom_sql import cache
-from byom_sql.dialect import to_sql
+from byom_sql.dialect import Statement, parse, to_sql
 from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.execution.local import Temporaries, run, step_inputs
 from byom_sql.execution.scoring import StepStats, typed_inputs
@@ -31,7 +33,19 @@ COLUMN = "QUERY PLAN"
 _OPTIONS = re.compile(r"\s*(?:\(\s*(?P<list>[^)]*)\)|(?P<analyze>ANALY[SZ]E\b))", re.IGNORECASE)
 
 
-def split(text: str) -> tuple[bool, str]:
+def explained(
+    node: exp.Expr | None, cancel: threading.Event | None = None
+) -> tuple[bool, Statement | None] | None:
+    """(analyze, the one statement explained: None if there is not exactly one) when `node`
+    is an EXPLAIN; None when it is not."""
+    if not (isinstance(node, exp.Command) and node.name.upper() == "EXPLAIN"):
+        return None
+    analyze, text = _split(node.expression.name)
+    statements = parse(text, lenient=True, cancel=cancel)
+    return analyze, statements[0] if len(statements) == 1 else None
+
+
+def _split(text: str) -> tuple[bool, str]:
     """(analyze, the statement) of what follows EXPLAIN: `ANALYZE q`, `(ANALYZE, …) q`, `q`."""
     match = _OPTIONS.match(text)
     if match is None:
@@ -125,12 +139,11 @@ def _predict(
                 sent_bytes += len(prepared.body or b"")
             else:
                 sent_bytes = None
-    rows = _input_rows(session, step) if step.inputs is not None and not step.constants else None
-    counted = f"input rows: {rows}, " if rows is not None else ""
+    rows = _input_rows(session, step) if not step.constants else None
     lines = [
         _head(step),
-        f"  {counted}distinct inputs: {distinct}, from cache: {hits}"
-        + ("" if caching else " (cache off)"),
+        f"  input rows: {distinct if rows is None else rows}, distinct inputs: {distinct}, "
+        f"from cache: {hits}" + ("" if caching else " (cache off)"),
         f"  requests: {len(sizes)} (batches of up to {batching.batch_size}, "
         f"{batching.max_concurrency} in flight), rows to send: {sum(sizes)}, "
         f"bytes out: {sent_bytes if sent_bytes is not None else 'n/a (python)'}",

@@ -22,12 +22,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 from sqlglot import exp
 
 from byom_sql import types
 from byom_sql.dialect import Statement, nodes, to_sql
 from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import FeatureNotSupported
+from byom_sql.execution.explain import COLUMN as EXPLAIN_COLUMN
+from byom_sql.execution.explain import explained
 from byom_sql.result import never_returns_rows
 from byom_sql.server import pgtypes
 from byom_sql.server.pgtypes import Field
@@ -64,7 +67,10 @@ def placeholder_index(placeholder: exp.Placeholder, unnamed: list[int]) -> int:
 
 
 def parameter_oids(conn: Connection, node: exp.Expr | None, given: Sequence[int]) -> list[int]:
-    """OIDs of $1…$n: the client's where it gave one, else inferred from the statement."""
+    """OIDs of $1…$n: the client's where it gave one, else inferred from the statement (the
+    one explained, for EXPLAIN)."""
+    if (found := explained(node)) is not None:
+        node = found[1].node if found[1] is not None else None
     unnamed = [0]
     placeholders = [] if node is None else list(node.find_all(exp.Placeholder))
     indexes = [placeholder_index(p, unnamed) for p in placeholders]
@@ -198,6 +204,11 @@ def result_fields(
     node = statement.node
     if isinstance(node, _BYOM_COMMANDS) or never_returns_rows(node):
         return None
+    if (found := explained(node)) is not None:
+        inner = found[1].node if found[1] is not None else None
+        if inner is not None and conn.reads_predictors(inner):
+            return [pgtypes.field_of(EXPLAIN_COLUMN, pa.string())]
+        return [pgtypes.field_of(name, pa.string()) for name in ("explain_key", "explain_value")]
     if bound or (not oids and not isinstance(node, exp.Query)):
         raise RunToDescribe
     if node is None or not isinstance(node, exp.Query) or conn.is_ours(node):
