@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS byom.predictors (
     updated_at TIMESTAMP NOT NULL,
     PRIMARY KEY (project, name, version)
 );
+ALTER TABLE byom.predictors ADD COLUMN IF NOT EXISTS outputs VARCHAR;
 CREATE TABLE IF NOT EXISTS byom.databases (
     name VARCHAR PRIMARY KEY,
     engine VARCHAR NOT NULL,
@@ -131,6 +132,7 @@ class Catalog:
         self._cursor = cursor
         self.secrets = secrets
         self._lock = threading.RLock()
+        self.read_only = read_only
         self.cache = cache.PredictionCache(cursor, self._lock, read_only)
         self._predictors: dict[tuple[str, str], list[Predictor]] = {}
         self._databases: dict[str, Database] = {}
@@ -144,6 +146,7 @@ class Catalog:
                 "when the engine stopped; RETRAIN it', updated_at = ? WHERE status = 'training'",
                 [utcnow()],
             )
+        self._outputs_select = self._outputs_column()
         self._reload()
         if not read_only:
             self._move_secrets_out()
@@ -217,10 +220,22 @@ class Catalog:
 
     def observe_outputs(self, predictor: Predictor, schema: pa.Schema) -> None:
         """What the model returned: its extra outputs, and the types of what dtype_dict
-        leaves to the model (a categorical label)."""
+        leaves to the model (a categorical label). Kept in the file, so every front door
+        describes the predictor the same way after a restart too."""
         features = {f.lower() for f in predictor.features() or []}
         key = (*_key(predictor.project, predictor.name), predictor.version)
-        self._outputs[key] = {f.name: f.type for f in schema if f.name.lower() not in features}
+        seen = {f.name: f.type for f in schema if f.name.lower() not in features}
+        if self._outputs.get(key) == seen:
+            return
+        self._outputs[key] = seen
+        if self.read_only:
+            return
+        with self._write() as cur:
+            cur.execute(
+                "UPDATE byom.predictors SET outputs = ? WHERE lower(project) = lower(?) "
+                "AND lower(name) = lower(?) AND version = ?",
+                [_types_text(seen), predictor.project, predictor.name, predictor.version],
+            )
 
     def columns(self, predictor: Predictor) -> list[tuple[str, pa.DataType, str]]:
         """(name, Arrow type, role) of every column a predictor has: targets, extra outputs,
@@ -440,10 +455,11 @@ class Catalog:
     def _load(self) -> None:
         rows = self._cursor.execute(
             "SELECT project, name, version, targets, format, options, columns, from_database, "
-            "from_query, status, error, training_rows, active, created_at, updated_at "
-            "FROM byom.predictors ORDER BY project, name, version"
+            "from_query, status, error, training_rows, active, created_at, updated_at, "
+            f"{self._outputs_select} FROM byom.predictors ORDER BY project, name, version"
         ).fetchall()
         predictors: dict[tuple[str, str], list[Predictor]] = {}
+        outputs: dict[tuple[str, str, int], dict[str, pa.DataType]] = {}
         for row in rows:
             p = Predictor(
                 project=row[0],
@@ -463,6 +479,8 @@ class Catalog:
                 updated_at=row[14],
             )
             predictors.setdefault(_key(p.project, p.name), []).append(p)
+            if row[15] is not None:
+                outputs[(*_key(p.project, p.name), p.version)] = _types_of(row[15])
         databases = {
             name.lower(): Database(name, engine, json.loads(params), created)
             for name, engine, params, created in self._cursor.execute(
@@ -471,6 +489,15 @@ class Catalog:
         }
         self._names = {name for _, name in predictors}
         self._predictors, self._databases = predictors, databases
+        self._outputs = outputs
+
+    def _outputs_column(self) -> str:
+        """`outputs`, or NULL in a read-only file written before byom_sql kept it."""
+        found = self._cursor.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'byom' "
+            "AND table_name = 'predictors' AND column_name = 'outputs'"
+        ).fetchone()
+        return "outputs" if found and found[0] else "NULL AS outputs"
 
 
 def _owner(thing: Predictor | Database) -> str:
@@ -484,9 +511,25 @@ def _key(project: str, name: str) -> tuple[str, str]:
     return project.lower(), name.lower()
 
 
+def _types_text(seen: dict[str, pa.DataType]) -> str:
+    return json.dumps({name: str(kind) for name, kind in seen.items()})
+
+
+def _types_of(text: str) -> dict[str, pa.DataType]:
+    found = {}
+    for name, kind in json.loads(text).items():
+        try:
+            found[name] = pa.type_for_alias(kind)
+        except ValueError:  # a nested type: described as text anyway
+            found[name] = pa.string()
+    return found
+
+
 def _insert(cur: duckdb.DuckDBPyConnection, p: Predictor) -> None:
     cur.execute(
-        "INSERT INTO byom.predictors VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO byom.predictors (project, name, version, active, targets, format, options, "
+        "columns, from_database, from_query, status, error, training_rows, created_at, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             p.project,
             p.name,

@@ -63,14 +63,17 @@ class Result:
         rowcount: int | None = None,
         on_close: Callable[[], None] | None = None,
         warnings: list[str] | None = None,
+        json_columns: frozenset[int] = frozenset(),
     ) -> None:
         """`command` is the tag's verb ("SELECT", "CREATE PREDICTOR", "INSERT" …). A result
         with rows has a reader or a table; a command without rows has `rowcount` at most.
-        `warnings` tell of what succeeded only in part (rows a model rejected)."""
+        `warnings` tell of what succeeded only in part (rows a model rejected);
+        `json_columns` are the positions of JSON columns, which Arrow gives as text."""
         if table is not None:
             reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
         self.command = command
         self.warnings = list(warnings or [])
+        self.json_columns = json_columns
         self._reader = reader
         self._schema = reader.schema if reader is not None else EMPTY_SCHEMA
         self._rowcount = rowcount
@@ -255,6 +258,11 @@ def never_returns_rows(node: exp.Expr | None) -> bool:
     if isinstance(node, _DML):
         return not node.args.get("returning")
     return isinstance(node, _COMMANDS_WITHOUT_ROWS)
+
+
+def json_columns(description: list[Any] | None) -> frozenset[int]:
+    """Positions of the JSON columns of a DuckDB result (its description tells them)."""
+    return frozenset(i for i, d in enumerate(description or []) if str(d[1]) == "JSON")
 
 
 def returns_rows(node: exp.Expr | None, description: list[Any] | None) -> bool:

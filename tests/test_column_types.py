@@ -12,6 +12,8 @@ import asyncpg
 import pg8000.native
 import psycopg
 
+import byom_sql
+from tests.model_server import ModelServer
 from tests.wire import (
     SEED_QUERY,
     WireServer,
@@ -81,3 +83,35 @@ def test_before_the_first_call_the_described_columns_come_back(tmp_path: Path) -
         names, rows = asyncio.run(scenario())
     assert names == ["number_of_rooms", "number_of_rooms_confidence"]
     assert rows == [("6000.0", 0.5)]  # the label is text until the model was seen
+
+
+def test_seen_types_survive_a_restart(tmp_path: Path) -> None:
+    """What the model was seen to return is kept in the file: a server started again
+    describes the predictor as it did before, before any new model call."""
+    model = ModelServer().start()
+    try:
+        database = str(tmp_path / "wire.duckdb")
+        with byom_sql.connect(database) as con:
+            for sql in create_seed_predictor(model):
+                con.sql(sql)
+            con.sql(SEED_QUERY).fetchall()
+        server = WireServer(tmp_path)
+        try:
+
+            async def prepared() -> dict[str, str]:
+                conn = await asyncpg.connect(
+                    host="127.0.0.1", port=server.port, user="t", database="byom"
+                )
+                try:
+                    statement = await conn.prepare(PREPARED)
+                    return {a.name: a.type.name for a in statement.get_attributes()}
+                finally:
+                    await conn.close()
+
+            described = asyncio.run(prepared())
+        finally:
+            server.stop()
+        assert described == {"number_of_rooms": "float8", "number_of_rooms_confidence": "float8"}
+        assert len(model.requests) == 1  # only the call made before the restart
+    finally:
+        model.stop()

@@ -1,12 +1,16 @@
 """PostgreSQL's SERIAL and JSONB, which SQLAlchemy and pandas emit, work as in PostgreSQL: in
-process and over the wire (create_all with an integer primary key, JSONB casts)."""
+process and over the wire (create_all with an integer primary key, JSONB casts); a JSON column
+reaches every client as json."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 
+import asyncpg
 import pandas as pd
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -76,3 +80,24 @@ def test_timestamptz_is_shown_in_the_session_time_zone(wire: WireServer) -> None
     assert done.stdout.split() == [
         "SET", "2024-01-01", "07:00:00-05", "SET", "2024-01-01", "17:30:00+05:30",
     ]  # fmt: skip
+
+
+def test_json_columns_are_sent_as_json(wire: WireServer) -> None:  # noqa: F811
+    with psycopg.connect(wire.dsn, autocommit=True) as conn:
+        conn.execute(
+            "CREATE OR REPLACE TABLE docs AS SELECT '{\"a\": [1, 2]}'::JSON AS doc, 1 AS n"
+        )
+        for prepare, binary in [(False, False), (True, False), (False, True)]:
+            cursor = conn.execute("SELECT doc, n FROM docs", prepare=prepare, binary=binary)
+            assert [c.type_code for c in cursor.description or []] == [114, 23]
+            assert cursor.fetchall() == [({"a": [1, 2]}, 1)]
+
+    async def described() -> list[str]:
+        client = await asyncpg.connect(host="127.0.0.1", port=wire.port, user="t", database="d")
+        try:
+            statement = await client.prepare("SELECT doc FROM docs WHERE n = $1")
+            return [a.type.name for a in statement.get_attributes()]
+        finally:
+            await client.close()
+
+    assert asyncio.run(described()) == ["json"]

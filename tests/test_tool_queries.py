@@ -4,6 +4,7 @@ functions, and the preview GUI tools run on a table."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import psycopg
@@ -106,3 +107,16 @@ def test_dbeaver_keywords_and_array_literal_casts(wire: WireServer) -> None:  # 
             [1, 2],
             ["a", "b c"],
         )
+
+
+def test_psql_sf_shows_a_macro(wire: WireServer) -> None:  # noqa: F811
+    with psycopg.connect(f"host=127.0.0.1 port={wire.port} user=t dbname=d") as conn:
+        conn.autocommit = True
+        conn.execute("CREATE OR REPLACE MACRO twice(x) AS x * 2")
+    shown = subprocess.run(
+        ["psql", "-X", "-h", "127.0.0.1", "-p", str(wire.port), "-U", "t", "-d", "d",
+         "-c", "\\sf twice"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "CREATE OR REPLACE MACRO main.twice(x) AS (x * 2)"

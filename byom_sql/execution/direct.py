@@ -19,7 +19,7 @@ from byom_sql.execution import explain as explaining
 from byom_sql.planning.binding import Params, bind_parameters, reads_predictors
 from byom_sql.planning.plan import Plan
 from byom_sql.planning.planner import plan
-from byom_sql.result import Result, command_of, returns_rows
+from byom_sql.result import Result, command_of, json_columns, returns_rows
 from byom_sql.session import Session
 
 
@@ -36,7 +36,8 @@ def run_sql(
         command = command_of(node, sql)
         if returns_rows(node, description):
             reader = cursor.to_arrow_reader(ROWS_PER_BATCH)
-            return Result(command, reader=reader, on_close=reader.close)
+            json = json_columns(description)
+            return Result(command, reader=reader, on_close=reader.close, json_columns=json)
         row = cursor.fetchone() if description else None
     count = row[0] if row and isinstance(row[0], int) else None
     return Result(command, rowcount=count)

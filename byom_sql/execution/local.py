@@ -21,7 +21,7 @@ from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import Error, NumericValueOutOfRange
 from byom_sql.execution.scoring import StepStats, score
 from byom_sql.planning.plan import Materialize, Plan, Predict
-from byom_sql.result import Result, command_of, returns_rows
+from byom_sql.result import Result, command_of, json_columns, returns_rows
 from byom_sql.session import Session
 from byom_sql.sqlbuild import cast, literal, names, quote
 
@@ -92,7 +92,10 @@ def run(session: Session, plan: Plan, stats: dict[str, StepStats] | None = None)
                     reader.close()
                     temporary.drop()
 
-                return Result(command, reader=reader, on_close=close, warnings=warnings)
+                json = json_columns(cursor.description)
+                return Result(
+                    command, reader=reader, on_close=close, warnings=warnings, json_columns=json
+                )
             row = cursor.fetchone() if cursor.description else None
         temporary.drop()
         return Result(command, rowcount=row[0] if row else None, warnings=warnings)

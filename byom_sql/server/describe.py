@@ -31,7 +31,7 @@ from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import FeatureNotSupported
 from byom_sql.execution.explain import COLUMN as EXPLAIN_COLUMN
 from byom_sql.execution.explain import explained
-from byom_sql.result import never_returns_rows
+from byom_sql.result import json_columns, never_returns_rows
 from byom_sql.server import pgtypes
 from byom_sql.server.pgtypes import Field
 from byom_sql.sqlbuild import cast
@@ -227,8 +227,9 @@ def _fields(conn: Connection, sql: str, oids: Sequence[int]) -> list[Field]:
     query = f"SELECT * FROM ({sql}\n) AS _described LIMIT 0"
     with duckdb_errors(sql):
         reader = conn.cursor.execute(query, [pgtypes.sample(o) for o in oids] or None)
+        json = json_columns(reader.description)
         schema = reader.to_arrow_reader().schema
-    return [pgtypes.field_of(f.name, f.type) for f in schema]
+    return pgtypes.fields_of(schema, json)
 
 
 def _with_stand_ins(conn: Connection, node: exp.Expr) -> exp.Expr:

@@ -210,7 +210,11 @@ HELPERS: dict[str, str] = {
                CASE WHEN f.function_type = 'table_macro' THEN 'TABLE'
                     ELSE coalesce(f.return_type, 'any') END AS result,
                array_to_string(f.parameters, ', ') AS arguments,
-               len(f.parameters) AS nargs, f.parameters, f.macro_definition AS src
+               len(f.parameters) AS nargs, f.parameters, f.macro_definition AS src,
+               'CREATE OR REPLACE MACRO ' || f.schema_name || '.' || f.function_name || '('
+                 || array_to_string(f.parameters, ', ') || ') AS '
+                 || CASE WHEN f.function_type = 'table_macro' THEN 'TABLE ' ELSE '' END
+                 || coalesce(f.macro_definition, '') || chr(10) AS definition
         FROM duckdb_functions() AS f JOIN duckdb_schemas() AS s
           ON s.database_name = f.database_name AND s.schema_name = f.schema_name
         WHERE NOT f.internal AND f.database_name IN (current_database(), 'temp')""",
@@ -430,7 +434,7 @@ LOOKUPS = {
     "__pg_rel": ("oid", "visible", "definition"),
     "__pg_regclass": ("oid", "relname", "qualname", "display"),
     "__pg_schemas": ("oid", "nspname"),
-    "__pg_proc_info": ("oid", "name", "result", "arguments"),
+    "__pg_proc_info": ("oid", "name", "result", "arguments", "definition"),
     "__pg_keys": ("oid", "def", "indexoid", "indexdef"),
     "__pg_description": ("objoid", "objsubid", "description"),
     "__pg_settings_now": ("name", "setting"),

@@ -455,6 +455,7 @@ _FUNCTIONS: dict[str, Callable[[_Rewriter, list[exp.Expr]], exp.Expr]] = {
     "pg_get_function_result": _by_oid("result", "__pg_proc_info"),
     "pg_get_function_arguments": _by_oid("arguments", "__pg_proc_info"),
     "pg_get_function_identity_arguments": _by_oid("arguments", "__pg_proc_info"),
+    "pg_get_functiondef": _by_oid("definition", "__pg_proc_info"),
     "obj_description": _description,
     "col_description": _description,
     "pg_size_pretty": _size_pretty,

@@ -77,6 +77,14 @@ class Field:
 # types → OIDs ---------------------------------------------------------------------------------
 
 
+def fields_of(schema: pa.Schema, json_columns: frozenset[int] = frozenset()) -> list[Field]:
+    """The fields of a result; `json_columns` (text in Arrow) are sent as json."""
+    return [
+        Field(f.name, JSON) if i in json_columns else field_of(f.name, f.type)
+        for i, f in enumerate(schema)
+    ]
+
+
 def field_of(name: str, arrow_type: pa.DataType) -> Field:
     if pa.types.is_decimal(arrow_type):
         return Field(name, NUMERIC, ((arrow_type.precision << 16) | arrow_type.scale) + 4)

@@ -263,7 +263,7 @@ class Session:
         if not result.has_rows:
             raise FeatureNotSupported("COPY (…) TO STDOUT needs a query that returns rows")
         try:
-            fields = [pgtypes.field_of(f.name, f.type) for f in result.schema]
+            fields = pgtypes.fields_of(result.schema, result.json_columns)
             yield messages.copy_out_response(command.binary, len(fields))
             # the binary header travels with the first row, as PostgreSQL sends it (psycopg
             # reads them as one); CSV's header line is a row of its own
@@ -553,7 +553,7 @@ class Session:
             return Outcome(result.tag, notices=notices)
         stream = RowStream.of_result(result)
         self._live.append(stream)
-        fields = [pgtypes.field_of(f.name, f.type) for f in result.schema]
+        fields = pgtypes.fields_of(result.schema, result.json_columns)
         return Outcome(result.command, fields, stream, notices, counted=True)
 
     def _intercept(self, text: str) -> InterceptResult | None:
