@@ -122,7 +122,7 @@ def test_psycopg_text_and_binary_results_of_every_common_type(wire: WireServer) 
         "TIME '12:34:56.789'": dt.time(12, 34, 56, 789000),
         "TIMESTAMPTZ '2020-01-02 03:04:05+02'": dt.datetime(2020, 1, 2, 1, 4, 5, tzinfo=dt.UTC),
         "INTERVAL '1 day 04:05:06'": dt.timedelta(days=1, seconds=14706),
-        "'{\"a\": 1}'::JSON": '{"a": 1}', "['a', NULL]": ["a", None],
+        "'{\"a\": 1}'::JSON": {"a": 1}, "['a', NULL]": ["a", None],
         "{'x': 1, 'y': 'z'}": {"x": 1, "y": "z"}, "MAP {'k': 1}": {"k": 1},
         "[DATE '2020-01-01']": [dt.date(2020, 1, 1)], "3::UTINYINT": 3,
     }  # fmt: skip

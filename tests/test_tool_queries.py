@@ -61,6 +61,10 @@ def test_previewing_a_predictor_as_gui_tools_do(tmp_path: Path) -> None:
                     "number_of_rooms",
                     "initial_price",
                 ]
+                dbeaver = conn.execute("SELECT x.* FROM mindsdb.byom x LIMIT 200", prepare=prepare)
+                assert dbeaver.fetchall() == []
+                names = [c.name for c in dbeaver.description or []]
+                assert names[0] == "number_of_rooms" and "initial_price" in names
 
 
 def test_grafana_identifier_functions(wire: WireServer) -> None:  # noqa: F811

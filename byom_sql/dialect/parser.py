@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlglot import exp
 from sqlglot.errors import ParseError
+from sqlglot.parser import Parser
 from sqlglot.parsers.duckdb import DuckDBParser
 from sqlglot.tokens import Token, TokenType  # type: ignore[attr-defined]
 from sqlglot.trie import new_trie
@@ -28,7 +29,28 @@ RAW_QUERY_STARTS = ("SELECT", "WITH", "SHOW", "DESCRIBE", "EXPLAIN")
 VALUE_EXPECTED = "Expected a value (a string, a number, TRUE, FALSE, NULL or JSON)"
 
 
-class ByomParser(DuckDBParser):
+class KeywordLabels(Parser):
+    """After AS any keyword is a column label, as in PostgreSQL (`… AS select`, which
+    Metabase sends); sqlglot takes only non-reserved ones. Mixed into our parser and the
+    Postgres one the wire server reads clients' catalog queries with."""
+
+    def _parse_alias(self, this: exp.Expr | None, explicit: bool = False) -> exp.Expr | None:
+        label = self._next
+        if (
+            self._curr is not None
+            and self._curr.token_type == TokenType.ALIAS
+            and label is not None
+            and label.token_type in self.RESERVED_TOKENS
+            and label.text.isidentifier()
+        ):
+            self._advance(2)
+            return self.expression(
+                exp.Alias(this=this, alias=exp.to_identifier(label.text, quoted=True))
+            )
+        return super()._parse_alias(this, explicit)
+
+
+class ByomParser(KeywordLabels, DuckDBParser):
     STATEMENT_PARSERS = {
         **DuckDBParser.STATEMENT_PARSERS,
         TokenType.CREATE: lambda self: self._parse_byom_create(),

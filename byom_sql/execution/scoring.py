@@ -232,8 +232,9 @@ def score(
 
     def collect() -> None:
         batch = in_flight.popleft()
+        failed = stats.failed
         table = scorer.finish(batch)
-        if not outputs and batch.todo:
+        if not outputs and batch.todo and stats.failed == failed:  # what the model returns
             session.catalog.observe_outputs(predictor, table.schema)
         outputs.append(table)
         progress.rows_done += batch.sent.num_rows

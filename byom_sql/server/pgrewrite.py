@@ -26,10 +26,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.parsers.postgres import PostgresParser
 
+from byom_sql.dialect.parser import KeywordLabels
 from byom_sql.server import pgrelations, pgtypes
 from byom_sql.server.pgrelations import Facts
 
@@ -38,6 +40,13 @@ _REG_TYPES = ("regclass", "regtype", "regnamespace", "regproc", "regprocedure")
 _CAST_TYPES = {
     "oid": "BIGINT",
     "xid": "BIGINT",
+    "xid8": "BIGINT",
+    "regoper": "BIGINT",
+    "regoperator": "BIGINT",
+    "regrole": "BIGINT",
+    "regconfig": "BIGINT",
+    "regdictionary": "BIGINT",
+    "regcollation": "BIGINT",
     "cid": "BIGINT",
     "name": "VARCHAR",
     "char": "VARCHAR",
@@ -49,6 +58,9 @@ _CAST_TYPES = {
     "pg_node_tree": "VARCHAR",
 }
 _TEXT_TYPES = ("text", "varchar", "name", "char", "bpchar")
+# what a FROM item may be that is a value, not a set of rows: a function rewritten to a
+# constant (pg_indexam_has_property(…) AS amcanorder), string_to_array(…) AS s
+_SCALARS = (exp.Boolean, exp.Literal, exp.Null, exp.Cast, exp.StringToArray)
 _OPERATORS: dict[str, Callable[[exp.Expr, exp.Expr], exp.Expr]] = {
     "~": lambda a, b: exp.RegexpLike(this=a, expression=b),
     "~*": lambda a, b: exp.RegexpILike(this=a, expression=b),
@@ -61,16 +73,20 @@ _OPERATORS: dict[str, Callable[[exp.Expr, exp.Expr], exp.Expr]] = {
     "<": lambda a, b: exp.LT(this=a, expression=b),
     ">": lambda a, b: exp.GT(this=a, expression=b),
 }
-_ALWAYS_TRUE = re.compile(r"^(has_\w+_privilege|pg_has_role|pg_\w+_is_visible)$")
+_ALWAYS_TRUE = re.compile(
+    r"^(has_\w+_privilege|pg_has_role|pg_\w+_is_visible|pg_index\w*_has_property)$"
+)
 _NULL_TEXT = (
     "pg_get_statisticsobjdef_columns",
     "pg_get_serial_sequence",
     "shobj_description",
     "pg_get_triggerdef",
     "pg_get_ruledef",
+    "pg_get_partkeydef",
     "pg_advisory_unlock_all",
 )
 _CONSTANTS: dict[str, exp.Expr] = {
+    "pg_stat_get_numscans": exp.Literal.number(0),
     "pg_encoding_to_char": exp.Literal.string("UTF8"),
     "pg_char_to_encoding": exp.Literal.number(6),
     "pg_tablespace_location": exp.Literal.string(""),
@@ -103,13 +119,21 @@ class Rewritten:
     set_config: list[tuple[str, str]] = field(default_factory=list)  # (name, value) to store
 
 
+class _Postgres(Postgres):
+    class Parser(KeywordLabels, PostgresParser):
+        pass
+
+
+_POSTGRES = _Postgres()
+
+
 @functools.lru_cache(maxsize=512)
 def parse(sql: str) -> exp.Expr | None:
     """The statement as Postgres reads it; None when sqlglot cannot (the engine will say).
     Cached by text (clients send the same few metadata queries again and again): copy it
     before changing it."""
     try:
-        statements = sqlglot.parse(sql, read="postgres")
+        statements = _POSTGRES.parse(sql)
     except (ParseError, TokenError):
         return None
     return statements[0] if len(statements) == 1 else None
@@ -184,6 +208,9 @@ class _Rewriter:
         if isinstance(node, exp.Column) and node.name.lower() == "tableoid":
             relation = self.aliases.get(node.table.lower())
             return exp.Literal.number(relation.oid) if relation else node
+        if isinstance(node, exp.Column) and node.name.lower() == "xmin" and self.system(node):
+            self.changed = True  # every row was written by transaction 1 (DataGrip reads it)
+            return _cast(exp.Literal.number(1), "BIGINT")
         if isinstance(node, exp.Cast):  # before Func: a Cast is one
             return self.cast(node)
         if isinstance(node, exp.Collate):
@@ -208,6 +235,12 @@ class _Rewriter:
             if node.text("db").lower() == "pg_catalog":
                 node.set("db", None)
                 self.changed = True
+            if isinstance(node.this, _SCALARS):  # Postgres: a one-row table of its value
+                self.changed = True
+                alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier("v"))
+                column = (alias.columns or [alias.this])[0]
+                row = exp.select(node.this.as_(column.copy()))
+                return exp.Subquery(this=row, alias=exp.TableAlias(this=alias.this.copy()))
             if isinstance(node.this, exp.Anonymous) and node.this.name.lower() == "pg_get_keywords":
                 self.changed = True
                 alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier("k"))
@@ -220,6 +253,23 @@ class _Rewriter:
         alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
         self.changed = True
         return exp.Table(this=exp.to_identifier(pgrelations.cte_name(name)), alias=alias)
+
+    def system(self, column: exp.Column) -> bool:
+        """Whether a column names a system column of an emulated relation: its alias is one,
+        or, unqualified, its SELECT reads one emulated relation and nothing else."""
+        if column.table:
+            return column.table.lower() in self.aliases
+        select = column.find_ancestor(exp.Select)
+        if select is None:
+            return False
+        sources = [
+            source.this if isinstance(source, exp.Join) else source
+            for source in [select.args.get("from_"), *select.args.get("joins", [])]
+            if source is not None
+        ]
+        sources = [s.this if isinstance(s, exp.From) else s for s in sources]
+        names = [s.alias_or_name.lower() for s in sources]
+        return len(names) == 1 and names[0] in self.aliases
 
     def emulated(self, node: exp.Table) -> pgrelations.Relation | None:
         """The pg_catalog relation a table reference names: pg_catalog.x, or x unless the
@@ -249,6 +299,8 @@ class _Rewriter:
         if isinstance(node, exp.CurrentSchema | exp.CurrentDatabase | exp.CurrentSchemas):
             self.changed = True  # DuckDB's answer, under the column name Postgres gives it
             return node
+        if isinstance(node, exp.Format):
+            return _format(node)
         if not isinstance(node, exp.Anonymous):
             return node
         name, args = node.name.lower(), list(node.expressions)
@@ -404,6 +456,53 @@ def _view_definition(_: _Rewriter, args: list[exp.Expr]) -> exp.Expr:
     return exp.func("regexp_replace", text, exp.Literal.string(pattern), exp.Literal.string(""))
 
 
+def _age(_: _Rewriter, args: list[exp.Expr]) -> exp.Expr:
+    """age(xid), which DataGrip asks of xmin and pg_locks: every row is transaction 1's and
+    nothing is older, so 0; age(timestamp) is DuckDB's."""
+    if len(args) == 1 and _is_xid(args[0]):
+        return _cast(exp.Literal.number(0), "BIGINT")
+    return exp.Anonymous(this="age", expressions=args)
+
+
+def _is_xid(value: exp.Expr) -> bool:
+    if isinstance(value, exp.Cast):
+        return _is_xid(value.this)
+    if isinstance(value, exp.Literal):
+        return not value.is_string
+    return isinstance(value, exp.Column) and value.name.lower() in ("xmin", "transactionid")
+
+
+def _format(node: exp.Format) -> exp.Expr:
+    """format('%s.%I', a, b) with a literal format: the text it gives, as a concatenation
+    (DuckDB's format() reads {} placeholders, not %s, %I and %L)."""
+    pattern, args = node.this, list(node.expressions)
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        return node
+    parts: list[exp.Expr] = []
+    for text, spec in re.findall(r"([^%]*)(%[sIL%]|$)", pattern.name):
+        if text:
+            parts.append(exp.Literal.string(text))
+        if spec == "%%":
+            parts.append(exp.Literal.string("%"))
+        elif spec and args:
+            value = args.pop(0)
+            if spec == "%I":
+                parts.append(_quote_ident(value))
+            elif spec == "%L":
+                parts.append(
+                    exp.func("coalesce", _quote_literal(value), exp.Literal.string("NULL"))
+                )
+            else:
+                parts.append(exp.func("coalesce", _cast(value, "VARCHAR"), exp.Literal.string("")))
+    return exp.func("concat", *parts) if parts else exp.Literal.string("")
+
+
+def _quote_literal(value: exp.Expr) -> exp.Expr:
+    quote = exp.Literal.string("'")
+    doubled = exp.func("replace", _cast(value, "VARCHAR"), quote, exp.Literal.string("''"))
+    return exp.func("concat", quote.copy(), doubled, quote.copy())
+
+
 def _size_pretty(_: _Rewriter, args: list[exp.Expr]) -> exp.Expr:
     size = args[0]
     case = exp.case().when(
@@ -459,6 +558,7 @@ _FUNCTIONS: dict[str, Callable[[_Rewriter, list[exp.Expr]], exp.Expr]] = {
     "obj_description": _description,
     "col_description": _description,
     "pg_size_pretty": _size_pretty,
+    "age": _age,
     "to_regtype": lambda r, a: _reg_oid("regtype", a[0]),
     "to_regclass": lambda r, a: _reg_oid("regclass", a[0]),
     "to_regnamespace": lambda r, a: _reg_oid("regnamespace", a[0]),
@@ -540,7 +640,7 @@ def _is_textual(node: exp.Expr) -> bool:
     """A value Postgres would read as a name: a string, a parameter, a cast to text."""
     if isinstance(node, exp.Literal):
         return node.is_string
-    if isinstance(node, exp.Placeholder | exp.Parameter):
+    if isinstance(node, exp.Placeholder | exp.Parameter | exp.Concat | exp.DPipe):
         return True
     return isinstance(node, exp.Cast) and _type_name(node.to) in _TEXT_TYPES
 
@@ -676,7 +776,23 @@ def _output_names(tree: exp.Expr) -> list[str | None]:
     """The names Postgres gives the unaliased output columns (None: keep what is there)."""
     select = _leftmost_select(tree)
     return [
-        None if isinstance(e, exp.Alias | exp.Star) else _pg_name(e) for e in select.expressions
+        None if isinstance(e, exp.Alias) or e.is_star else _pg_name(e) for e in select.expressions
+    ]
+
+
+def computed_names(sql: str) -> list[str | None] | None:
+    """The names Postgres gives a query's unaliased computed columns (`count(*)` → count,
+    `1` → ?column?), None where the name stays (an alias, a column); None for a query with
+    a star or one sqlglot cannot read. Clients such as Grafana label series by them."""
+    parsed = parse(sql)
+    if not isinstance(parsed, exp.Query):
+        return None
+    select = _leftmost_select(parsed)
+    if not isinstance(select, exp.Select) or any(e.is_star for e in select.expressions):
+        return None
+    return [
+        None if isinstance(e, exp.Alias | exp.Column | exp.Dot) else _pg_name(e)
+        for e in select.expressions
     ]
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
@@ -42,7 +42,7 @@ from byom_sql.errors import (
     TooManyColumns,
 )
 from byom_sql.result import Result
-from byom_sql.server import copy, describe, messages, pgcatalog, pgtypes
+from byom_sql.server import copy, describe, messages, pgcatalog, pgrewrite, pgtypes
 from byom_sql.server.messages import Notice
 from byom_sql.server.pgtypes import Field
 from byom_sql.server.state import InterceptResult, SessionState
@@ -484,9 +484,10 @@ class Session:
         if prepared.statement is not None:
             try:
                 bound = params is not None
-                return describe.result_fields(
+                fields = describe.result_fields(
                     self.conn, prepared.statement, prepared.oids, bound=bound
-                ), None
+                )
+                return _postgres_named(fields, prepared.statement), None
             except describe.RunToDescribe:
                 pass
         outcome = self._run(prepared.text, prepared.statement, params)
@@ -520,7 +521,7 @@ class Session:
         self._check_transaction(text)
         if _transaction_verb(text):
             return self._transaction(verb)
-        if statement is None and not text.strip():
+        if statement is None and not parse_script(text, self.conn.cancel):  # blank, comments
             return Outcome("", empty=True)
         if verb in ("DECLARE", "FETCH", "CLOSE"):
             return self._cursor(verb, text, params)
@@ -553,7 +554,7 @@ class Session:
             return Outcome(result.tag, notices=notices)
         stream = RowStream.of_result(result)
         self._live.append(stream)
-        fields = pgtypes.fields_of(result.schema, result.json_columns)
+        fields = _postgres_named(pgtypes.fields_of(result.schema, result.json_columns), statement)
         return Outcome(result.command, fields, stream, notices, counted=True)
 
     def _intercept(self, text: str) -> InterceptResult | None:
@@ -766,6 +767,16 @@ class Session:
         for stream in self._live:
             stream.detach()
         self._live = [s for s in self._live if not s.done]
+
+
+def _postgres_named(fields: list[Field] | None, statement: Statement | None) -> list[Field] | None:
+    """Fields named as PostgreSQL names computed columns (count, ?column?), not as DuckDB."""
+    if fields is None or statement is None or not isinstance(statement.node, exp.Select):
+        return fields
+    names = pgrewrite.computed_names(statement.sql)
+    if names is None or len(names) != len(fields):
+        return fields
+    return [replace(f, name=n) if n is not None else f for f, n in zip(fields, names, strict=True)]
 
 
 def _described_columns(described: list[Field] | None, outcome: Outcome) -> list[int] | None:
