@@ -20,7 +20,10 @@ from byom_sql.server import copy
 from tests.model_server import ModelServer
 from tests.wire import (
     HOME_RENTALS,
+    RawClient,
     WireServer,
+    cstring,
+    frame,
     needs_pgjdbc,
     run_java,
     seed_server,  # noqa: F401 - fixture
@@ -229,3 +232,40 @@ def test_text_and_csv_round_trip() -> None:
         expected = [["1", "a\tb\\c\nd"], ["2", "" if command.format == "text" else None]]
         assert back[:2] == expected
         assert back[2] == [None, "x,y"]
+
+
+def test_copy_through_the_extended_protocol(seed_server: WireServer) -> None:
+    """Parse/Bind/Execute of a COPY, as drivers built on libpq's extended calls send it."""
+    client = RawClient(seed_server.port)
+    try:
+        extended = [
+            frame(b"P", cstring("") + cstring("COPY (SELECT 1 AS a UNION ALL SELECT 2) TO STDOUT")
+                  + b"\x00\x00"),
+            frame(b"B", cstring("") + cstring("") + b"\x00\x00" + b"\x00\x00" + b"\x00\x00"),
+            frame(b"E", cstring("") + b"\x00\x00\x00\x00"),
+            frame(b"S"),
+        ]  # fmt: skip
+        client.send(*extended)
+        answer = client.until("Z")
+        kinds = [kind for kind, _ in answer]
+        assert kinds == ["1", "2", "H", "d", "d", "c", "C", "Z"], answer
+        assert [body for kind, body in answer if kind == "d"] == [b"1\n", b"2\n"]
+        assert answer[-2][1] == cstring("COPY 2")
+
+        client.send(frame(b"Q", cstring("CREATE TEMP TABLE landed (a INTEGER)")))
+        client.until("Z")
+        client.send(
+            frame(b"P", cstring("") + cstring("COPY landed FROM STDIN") + b"\x00\x00"),
+            frame(b"B", cstring("") + cstring("") + b"\x00\x00" + b"\x00\x00" + b"\x00\x00"),
+            frame(b"E", cstring("") + b"\x00\x00\x00\x00"),
+            frame(b"H"),
+        )
+        assert [kind for kind, _ in client.until("G")] == ["1", "2", "G"]
+        client.send(frame(b"d", b"7\n8\n"), frame(b"c"), frame(b"S"))
+        done = client.until("Z")
+        assert [kind for kind, _ in done] == ["C", "Z"] and done[0][1] == cstring("COPY 2")
+        client.send(frame(b"Q", cstring("SELECT sum(a) FROM landed")))
+        rows = [body for kind, body in client.until("Z") if kind == "D"]
+        assert rows and rows[0].endswith(b"15")
+    finally:
+        client.close()

@@ -1,12 +1,12 @@
-"""What GUI and BI tools send at connect time, when they list schemas, tables and columns, and
-when they preview a table — Metabase, Grafana, DBeaver, DataGrip — replayed over the wire with
-the simple and the extended protocol. Every statement must run, and answer with the column
-names the machine's real PostgreSQL gives for it.
+"""What GUI, BI and shell tools send at connect time, when they list schemas, tables and
+columns, and when they preview a table (Metabase, Grafana, DBeaver, DataGrip, pgcli), replayed
+over the wire with the simple and the extended protocol. Every statement must run, and answer
+with the column names the machine's real PostgreSQL gives for it.
 
 The corpus (tests/fixtures/tools/*.json) was taken from the tools' own sources (Metabase's
-postgres driver, Grafana's data source, DBeaver's PostgreSQL plugin) and, for DataGrip, whose
-source is closed, from server logs quoted in public issues; each entry says where. Schema names
-are `main`, the schema our pg_namespace lists.
+postgres driver, Grafana's data source, DBeaver's PostgreSQL plugin, pgcli's pgexecute.py) and,
+for DataGrip, whose source is closed, from server logs quoted in public issues; each entry says
+where. Schema names are `main`, the schema our pg_namespace lists.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ ROW = (
     "INSERT INTO main.home_rentals VALUES (1, 2, 3000, 5400, 'downtown', '{\"a\": 1}', "
     "TIMESTAMP '2024-01-01 01:00:00', 1704070800, 1704070800000000000)"
 )
+VIEW = "CREATE VIEW main.cheap_rentals AS SELECT * FROM main.home_rentals WHERE rental_price < 3000"
 POSTGRES = "host=127.0.0.1 port=5432 user=postgres"
 DATABASE = "byom_tool_corpus"
 
@@ -41,8 +42,8 @@ def ours(tmp_path_factory: pytest.TempPathFactory) -> Iterator[psycopg.Connectio
     server = WireServer(tmp_path_factory.mktemp("tools"))
     try:
         with psycopg.connect(server.dsn, autocommit=True) as conn:
-            conn.execute(TABLE)
-            conn.execute(ROW)
+            for sql in (TABLE, ROW, VIEW, "CREATE MACRO twice(x) AS x * 2"):
+                conn.execute(sql)
             yield conn
     finally:
         server.stop()
@@ -59,6 +60,11 @@ def postgres() -> Iterator[psycopg.Connection[tuple]]:
                 conn.execute("CREATE SCHEMA main")
                 conn.execute(TABLE.replace(" JSON,", " JSONB,"))
                 conn.execute(ROW)
+                conn.execute(VIEW)
+                conn.execute(
+                    "CREATE FUNCTION main.twice(x integer) RETURNS integer "
+                    "LANGUAGE sql AS 'SELECT x * 2'"
+                )
                 conn.execute("SET search_path = main, public")
                 yield conn
         finally:

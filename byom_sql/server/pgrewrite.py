@@ -119,6 +119,10 @@ class Rewritten:
     set_config: list[tuple[str, str]] = field(default_factory=list)  # (name, value) to store
 
 
+# `x::regtype[]` (pgcli's function listing), which sqlglot reads as an index: arrays of oids
+_REG_ARRAY = re.compile(r"::\s*(?:pg_catalog\.)?reg\w+\s*\[\s*\]", re.IGNORECASE)
+
+
 class _Postgres(Postgres):
     class Parser(KeywordLabels, PostgresParser):
         pass
@@ -133,7 +137,7 @@ def parse(sql: str) -> exp.Expr | None:
     Cached by text (clients send the same few metadata queries again and again): copy it
     before changing it."""
     try:
-        statements = _POSTGRES.parse(sql)
+        statements = _POSTGRES.parse(_REG_ARRAY.sub("::BIGINT[]", sql))
     except (ParseError, TokenError):
         return None
     return statements[0] if len(statements) == 1 else None
@@ -147,9 +151,10 @@ def rewrite(sql: str, session: Session) -> Rewritten | None:
     rewriter = _Rewriter(session, query)
     names = _output_names(query)
     tree = rewriter.walk(query)
-    if not rewriter.changed:
+    if not rewriter.changed and not _REG_ARRAY.search(sql):
         return None
     _name_outputs(tree, names, rewriter)
+    _name_inner_outputs(tree)
     return Rewritten(_with_ctes(tree, session), rewriter.set_config)
 
 
@@ -200,6 +205,8 @@ class _Rewriter:
     def rule(self, node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Table):
             return self.table(node)
+        if isinstance(node, exp.Select) and node.args.get("group"):
+            return self.grouped(node)
         if isinstance(node, exp.Unnest):
             return _alias_columns(node)
         if isinstance(node, exp.Column) and node.text("db").lower() == "pg_catalog":
@@ -253,6 +260,27 @@ class _Rewriter:
         alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
         self.changed = True
         return exp.Table(this=exp.to_identifier(pgrelations.cte_name(name)), alias=alias)
+
+    def grouped(self, select: exp.Select) -> exp.Select:
+        """A set-returning function in a grouped SELECT (pgcli's `regexp_split_to_table(…)
+        AS word, count(1) … GROUP BY word`), which DuckDB refuses: its rows come from a
+        lateral join instead."""
+        for index, item in enumerate(select.expressions):
+            call = item.this if isinstance(item, exp.Alias) else item
+            rows = _set_returning(call)
+            if rows is None:
+                continue
+            name = f"__srf_{index}"
+            source = exp.Unnest(
+                expressions=[rows],
+                alias=exp.TableAlias(
+                    this=exp.to_identifier(name), columns=[exp.to_identifier("v")]
+                ),
+            )
+            select.join(source, join_type="cross", copy=False)
+            call.replace(exp.column("v", name))
+            self.changed = True
+        return select
 
     def system(self, column: exp.Column) -> bool:
         """Whether a column names a system column of an emulated relation: its alias is one,
@@ -454,6 +482,35 @@ def _view_definition(_: _Rewriter, args: list[exp.Expr]) -> exp.Expr:
     text = _scalar("definition", "__pg_rel", _field("oid").eq(args[0]))
     pattern = r"(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?(TEMP\w*\s+)?VIEW\s+.*?\s+AS\s+"
     return exp.func("regexp_replace", text, exp.Literal.string(pattern), exp.Literal.string(""))
+
+
+def _set_returning(call: exp.Expr) -> exp.Expr | None:
+    """The list whose elements a set-returning call gives, if it is one."""
+    if isinstance(call, exp.Unnest) and len(call.expressions) == 1:
+        return call.expressions[0]  # type: ignore[no-any-return]
+    if isinstance(call, exp.Anonymous) and call.name.lower() == "regexp_split_to_table":
+        return exp.Anonymous(this="string_split_regex", expressions=list(call.expressions))
+    return None
+
+
+def _name_inner_outputs(tree: exp.Expr) -> None:
+    """Unaliased computed columns of CTEs and FROM subqueries get Postgres' names too, since
+    the query around them may use them (`ORDER BY count` over a CTE's `COUNT(1)`)."""
+    for node in list(tree.find_all(exp.CTE, exp.Subquery)):
+        if isinstance(node, exp.Subquery) and not isinstance(node.parent, exp.From | exp.Join):
+            continue
+        select: exp.Expr = _leftmost_select(node.this)
+        if not isinstance(select, exp.Select):  # VALUES
+            continue
+        select.set(
+            "expressions",
+            [
+                e
+                if isinstance(e, exp.Alias | exp.Column | exp.Dot) or e.is_star
+                else exp.alias_(e, _pg_name(e), quoted=True)
+                for e in select.expressions
+            ],
+        )
 
 
 def _age(_: _Rewriter, args: list[exp.Expr]) -> exp.Expr:
@@ -834,7 +891,7 @@ def _pg_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Cast):
         inner = _pg_name(node.this)
         return inner if inner != "?column?" else _type_name(node.to).split(".")[-1]
-    if isinstance(node, exp.Paren):
+    if isinstance(node, exp.Paren | exp.Window):  # a window call: its function's name
         return _pg_name(node.this)
     if isinstance(node, exp.Case):  # named after its ELSE, as Postgres does
         default = node.args.get("default")

@@ -147,6 +147,7 @@ class CopyIn:
     columns: list[str]
     oids: list[int]
     sql: str
+    extended: bool  # started by Execute: ReadyForQuery waits for the client's Sync
     chunks: list[bytes] = field(default_factory=list)
 
 
@@ -288,7 +289,9 @@ class Session:
         finally:
             result.close()
 
-    def _copy_in_start(self, command: copy.Copy, sql: str) -> Iterator[bytes]:
+    def _copy_in_start(
+        self, command: copy.Copy, sql: str, *, extended: bool = False
+    ) -> Iterator[bytes]:
         """COPY … FROM STDIN: the columns' types now, the rows when CopyDone comes."""
         if command.table is None:
             raise QueryError("COPY … FROM STDIN needs a table, not a query", sqlstate="42601")
@@ -309,7 +312,7 @@ class Session:
             )
         kinds = [described[c.lower()][1] for c in wanted]
         oids = [pgtypes.oid_of_sql_type(exp.DataType.build(k, dialect="duckdb")) for k in kinds]
-        self._copy_in = CopyIn(command, wanted, oids, sql)
+        self._copy_in = CopyIn(command, wanted, oids, sql, extended)
         yield messages.copy_in_response(command.binary, len(wanted))
 
     def _copy_in_message(self, message: messages.FrontendMessage) -> Iterator[bytes]:
@@ -333,8 +336,10 @@ class Session:
                     sqlstate="08P01",
                 )
         except Exception as exc:  # noqa: BLE001 - the session survives its own bugs too
+            self._failed = pending.extended  # the rest of the extended batch is skipped
             yield self._error(_as_error(exc), pending.sql)
-        yield messages.ready_for_query(self.state.transaction)
+        if not pending.extended:
+            yield messages.ready_for_query(self.state.transaction)
 
     def _copy_insert(self, pending: CopyIn) -> int:
         rows = copy.decode(pending.copy, b"".join(pending.chunks), pending.oids)
@@ -495,6 +500,13 @@ class Session:
 
     def _execute(self, message: messages.Execute) -> Iterator[bytes]:
         portal = self._portal(message.portal)
+        command = copy.parse(portal.prepared.text) if portal.outcome is None else None
+        if command is not None:  # COPY through Parse/Bind/Execute, as libpq-based drivers may
+            if command.out:
+                yield from self._copy_out(command)
+            else:
+                yield from self._copy_in_start(command, portal.prepared.text, extended=True)
+            return
         if portal.outcome is None:
             prepared = portal.prepared
             portal.outcome = self._run(prepared.text, prepared.statement, portal.params)
