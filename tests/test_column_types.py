@@ -115,3 +115,33 @@ def test_seen_types_survive_a_restart(tmp_path: Path) -> None:
         assert len(model.requests) == 1  # only the call made before the restart
     finally:
         model.stop()
+
+
+def test_a_prepared_join_with_repeated_column_names(tmp_path: Path) -> None:
+    """`t.*, p.*` repeats number_of_rooms: each is described and sent in its own place."""
+    query = "SELECT t.*, p.* FROM home_rentals t JOIN byom p WHERE t.rental_price > $1"
+    with prepared_server(tmp_path, create_seed_predictor) as server:
+        dsn = f"host=127.0.0.1 port={server.port} user=t dbname=byom"
+        with psycopg.connect(dsn) as conn:  # the model answers once: its types are seen
+            conn.execute(SEED_QUERY).fetchall()
+
+        async def prepared() -> tuple[list[str], list[tuple[object, ...]]]:
+            conn = await asyncpg.connect(
+                host="127.0.0.1", port=server.port, user="t", database="byom"
+            )
+            try:
+                statement = await conn.prepare(query)
+                rows = [tuple(r) for r in await statement.fetch(5300)]
+                return [a.name for a in statement.get_attributes()], rows
+            finally:
+                await conn.close()
+
+        names, rows = asyncio.run(prepared())
+    assert names == [
+        "number_of_rooms", "initial_price", "rental_price",
+        "number_of_rooms", "number_of_rooms_confidence", "initial_price", "rental_price",
+    ]  # fmt: skip
+    assert sorted(rows) == [
+        (1, 3000, 5400, 8400.0, 0.5, 3000, 5400),
+        (3, 100, 6000, 6100.0, 0.5, 100, 6000),
+    ]

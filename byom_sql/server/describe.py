@@ -20,6 +20,7 @@ Result columns, never at the price of a second model call:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -29,6 +30,7 @@ from byom_sql import types
 from byom_sql.dialect import Statement, nodes, to_sql
 from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import FeatureNotSupported
+from byom_sql.execution import postgres_types
 from byom_sql.execution.explain import COLUMN as EXPLAIN_COLUMN
 from byom_sql.execution.explain import explained
 from byom_sql.result import json_columns, never_returns_rows
@@ -216,8 +218,10 @@ def result_fields(
             "this statement cannot be described before its parameters are bound",
             hint="run it with literal values, or through the simple query protocol",
         )
+    if postgres_types.needs_rewrite(node):  # `$1::jsonb`: DuckDB's JSON
+        node = postgres_types.rewrite(node)[0]
     if not conn.reads_predictors(node):
-        return _fields(conn, statement.sql, oids)
+        return _fields(conn, to_sql(node) if node is not statement.node else statement.sql, oids)
     if not oids:
         raise RunToDescribe
     return _fields(conn, to_sql(_with_stand_ins(conn, node)), oids)
@@ -225,11 +229,18 @@ def result_fields(
 
 def _fields(conn: Connection, sql: str, oids: Sequence[int]) -> list[Field]:
     query = f"SELECT * FROM ({sql}\n) AS _described LIMIT 0"
+    samples = [pgtypes.sample(o) for o in oids] or None
     with duckdb_errors(sql):
-        reader = conn.cursor.execute(query, [pgtypes.sample(o) for o in oids] or None)
+        reader = conn.cursor.execute(query, samples)
         json = json_columns(reader.description)
         schema = reader.to_arrow_reader().schema
-    return pgtypes.fields_of(schema, json)
+        # the subquery renames a repeated column (t.*, p.* both with x: x, x_1); DESCRIBE
+        # of the statement itself keeps the names it will run with
+        names = [row[0] for row in conn.cursor.execute(f"DESCRIBE {sql}", samples).fetchall()]
+    fields = pgtypes.fields_of(schema, json)
+    if len(names) != len(fields):
+        return fields
+    return [replace(f, name=n) for f, n in zip(fields, names, strict=True)]
 
 
 def _with_stand_ins(conn: Connection, node: exp.Expr) -> exp.Expr:

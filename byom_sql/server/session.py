@@ -800,10 +800,15 @@ def _described_columns(described: list[Field] | None, outcome: Outcome) -> list[
         if (described is None) == (actual is None):
             return None
     names = [f.name for f in actual or []]
-    try:
-        picked = [names.index(f.name) for f in described or []]
-    except ValueError:
-        picked = None
+    picked: list[int] | None = []
+    for wanted in described or []:  # a repeated name (t.x, p.x) is matched in order
+        taken = picked or []
+        unused = [i for i, name in enumerate(names) if name == wanted.name and i not in taken]
+        if not unused:
+            picked = None
+            break
+        taken.append(unused[0])
+        picked = taken
     if picked is None or described is None:
         raise FeatureNotSupported(
             "the statement's columns changed since it was described",
