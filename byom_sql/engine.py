@@ -37,6 +37,7 @@ from byom_sql.models.hosts import ModelHosts
 from byom_sql.models.python import PythonRuntime
 from byom_sql.models.transport import Transport
 from byom_sql.planning.binding import Params, reads_predictors
+from byom_sql.planning.plan import Plans
 from byom_sql.planning.planner import Schema
 from byom_sql.result import Progress, Result
 from byom_sql.secrets import SecretStore
@@ -141,6 +142,7 @@ class Connection:
         self.python = engine.python
         self.calls = engine.calls
         self.schema: Schema = DuckDBSchema(engine.catalog, cursor, lambda: engine.schema_version)
+        self.plans = Plans(64, lambda: engine.schema_version)
         self.on_progress: Callable[[Progress], None] | None = None
         self._owns_engine = owns_engine
         self._current: Result | None = None

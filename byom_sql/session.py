@@ -18,6 +18,7 @@ from byom_sql.databases.attachments import Attachments
 from byom_sql.models.calls import CallLog
 from byom_sql.models.python import PythonRuntime
 from byom_sql.models.transport import Transport
+from byom_sql.planning.plan import Plans
 from byom_sql.planning.planner import Schema
 from byom_sql.result import Progress
 
@@ -38,6 +39,8 @@ class Session(Protocol):
     """The embedding program itself, not a network client."""
     schema: Schema
     """Predictor names and relation columns, as planning asks for them."""
+    plans: Plans
+    """Plans of the session's Direct statements, by text."""
 
     def report(self, progress: Progress) -> None:
         """Tell the front door how scoring goes."""

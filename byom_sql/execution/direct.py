@@ -46,8 +46,14 @@ def run_sql(
 def run(session: Session, node: exp.Expr, sql: str, params: Params = None) -> Result:
     """A statement that is not one of ours: planned and run when it reads predictors, else
     handed to DuckDB as written."""
+    text = sql
+    cached = session.plans.get(text) if params is None else None
+    if cached is not None:
+        return local.run(session, cached)
     node, sql, planned = _prepare(session, node, sql, params)
     if planned is not None:
+        if params is None:
+            session.plans.keep(text, planned)
         return local.run(session, planned)
     return run_sql(session.cursor, sql, params, node)
 

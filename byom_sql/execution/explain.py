@@ -204,7 +204,12 @@ def _analyzed(step: Predict, stats: StepStats) -> list[str]:
 
 
 def _final(plan: Plan) -> list[str]:
-    return ["Final query", f"  {to_sql(plan.final)}"]
+    lines = ["Final query", f"  {to_sql(plan.final)}"]
+    if plan.direct is not None:
+        lines.append(
+            "  (run only if an input changes type: the answer is the predictions as they are)"
+        )
+    return lines
 
 
 def _lines(lines: list[str], warnings: list[str] | None = None) -> Result:

@@ -20,7 +20,7 @@ from byom_sql.dialect import to_sql
 from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import Error, NumericValueOutOfRange
 from byom_sql.execution.scoring import StepStats, score
-from byom_sql.planning.plan import Materialize, Plan, Predict
+from byom_sql.planning.plan import Direct, Materialize, Plan, Predict
 from byom_sql.result import Result, command_of, json_columns, returns_rows
 from byom_sql.session import Session
 from byom_sql.sqlbuild import cast, literal, names, quote
@@ -67,20 +67,34 @@ def run(session: Session, plan: Plan, stats: dict[str, StepStats] | None = None)
     """The plan's result; `stats` receives what each predict step did, by step name."""
     cursor = session.cursor
     temporary = Temporaries(cursor)
-    final = plan.final.copy()
+    final = plan.final.copy() if plan.direct is None else plan.final  # copied if DuckDB runs it
     stats = {} if stats is None else stats
     try:
+        scored: dict[str, pa.Table] = {}
         for step in plan.steps:
             if isinstance(step, Materialize):
                 temporary.table(step.name, to_sql(step.query))
             else:
                 stats[step.name] = StepStats()
-                _predict(session, step, temporary, final, stats[step.name])
+                table = _predict(session, step, temporary, stats[step.name])
+                if table is not None and plan.direct is not None:
+                    scored[step.name] = table  # placed only if DuckDB must answer
+                elif table is not None:
+                    _place(final, step.name, table, temporary)
         warnings = [
             failed_rows(step, stats[step.name])
             for step in plan.predictions
             if stats[step.name].failed
         ]
+        if plan.direct is not None:
+            step = plan.predictions[0]
+            answer = _as_they_are(step, scored[step.name], plan.direct)
+            if answer is not None:
+                temporary.drop()
+                return Result("SELECT", table=answer, warnings=warnings)
+            final = plan.final.copy()
+        for name, table in scored.items():
+            _place(final, name, table, temporary)
         sql = to_sql(final)
         command = command_of(final, sql)
         with duckdb_errors(sql):
@@ -114,9 +128,10 @@ def failed_rows(step: Predict, stats: StepStats) -> str:
 
 
 def _predict(
-    session: Session, step: Predict, temporary: Temporaries, final: exp.Expr, stats: StepStats
-) -> None:
-    """Make `step.name` a relation of the step's distinct input rows and their predictions.
+    session: Session, step: Predict, temporary: Temporaries, stats: StepStats
+) -> pa.Table | None:
+    """Make `step.name` a relation of the step's distinct input rows and their predictions;
+    for constant inputs, the table that relation is to be (the caller places it).
 
     The inputs stay in a DuckDB temporary table (which can spill to disk) and stream out in
     batches; Python keeps only the model's outputs, which line up with the inputs by position.
@@ -130,10 +145,8 @@ def _predict(
         )
     with step_inputs(session, step, temporary) as inputs:
         scored = score(session, step, inputs.batches, inputs.schema, inputs.rows, stats)
-    if step.constants:  # the outputs carry the typed inputs
-        if not _inline(final, step.name, scored):
-            temporary.arrow(step.name, scored)
-        return
+    if step.constants:
+        return scored
     outputs = f"{step.name}_out"
     temporary.arrow(outputs, scored)
     taken = [n for n in scored.column_names if n in step.features]
@@ -143,6 +156,45 @@ def _predict(
         f"SELECT o.*, i.*{exclude} FROM {quote(outputs)} AS o "
         f"POSITIONAL JOIN {quote(inputs_of(step))} AS i",
     )
+    return None
+
+
+def _place(final: exp.Expr, name: str, scored: pa.Table, temporary: Temporaries) -> None:
+    """Relation `name` of a constant step's outputs (they carry the typed inputs)."""
+    if not _inline(final, name, scored):
+        temporary.arrow(name, scored)
+
+
+def _as_they_are(step: Predict, scored: pa.Table, direct: Direct) -> pa.Table | None:
+    """The answer of a Direct plan without DuckDB, or None when DuckDB must filter: a typed
+    input differs from its constant (`a = 2.5` of an integer input), or a column is not there."""
+    typed = list(zip(*(scored.column(f).to_pylist() for f in step.features), strict=True))
+    if step.rows is None or len(typed) != len(step.rows):
+        return None
+    for row, given in zip(typed, step.rows, strict=True):
+        if any(not _same(a, b) for a, b in zip(row, given, strict=True)):
+            return None
+    if direct.columns is None:
+        return scored
+    stored = {name.lower(): name for name in scored.column_names}
+    arrays, names = [], []
+    for column, alias in direct.columns:
+        name = stored.get(column.lower())
+        if name is None:
+            return None
+        arrays.append(scored.column(name))
+        names.append(alias or name)
+    return pa.table(arrays, names=names)
+
+
+def _same(typed: object, given: object) -> bool:
+    """Whether DuckDB's `input = constant` holds without a cast changing either side."""
+    if isinstance(typed, bool) or isinstance(given, bool):
+        return type(typed) is type(given) and typed == given
+    numbers = (int, float)
+    if isinstance(typed, numbers) and isinstance(given, numbers):
+        return typed == given
+    return type(typed) is type(given) and typed == given
 
 
 @dataclass(frozen=True)

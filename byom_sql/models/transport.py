@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import email.utils
+import heapq
+import itertools
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -179,13 +182,11 @@ class Transport:
                 headers=request.headers,
                 timeout=timeout,
             ) as response:
-                watchdog = threading.Timer(remaining, response.close)
-                watchdog.daemon = True
-                watchdog.start()
+                watch = _WATCHDOG.watch(deadline, response.close)
                 try:
                     body = _read(response, policy, deadline, request.url)
                 finally:
-                    watchdog.cancel()
+                    _WATCHDOG.cancel(watch)
                 headers = response.headers
                 return Reply(
                     status=response.status_code,
@@ -207,6 +208,56 @@ class Transport:
             raise _Retryable("the connection was reset") from None
         except httpx.HTTPError as exc:
             raise _unavailable(policy, f"{request.url}: {_reason(exc)}", None) from None
+
+
+class _Watchdog:
+    """One thread that closes the replies still open at their deadline, so a reply that never
+    ends is cut off (a timer thread per request would cost more than a fast model call)."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Condition()
+        self._due: list[tuple[float, int, Callable[[], None]]] = []
+        self._cancelled: set[int] = set()
+        self._ids = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: float, action: Callable[[], None]) -> int:
+        with self._wake:
+            ident = next(self._ids)
+            heapq.heappush(self._due, (deadline, ident, action))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="byom-watchdog")
+                self._thread.daemon = True
+                self._thread.start()
+            self._wake.notify()
+        return ident
+
+    def cancel(self, ident: int) -> None:
+        with self._wake:
+            self._cancelled.add(ident)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._due:
+                    self._wake.wait()
+                deadline, ident, action = self._due[0]
+                if ident in self._cancelled:
+                    heapq.heappop(self._due)
+                    self._cancelled.discard(ident)
+                    continue
+                wait = deadline - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                heapq.heappop(self._due)
+            try:
+                action()
+            except Exception:  # noqa: BLE001 - closing a reply must not end the watchdog
+                pass
+
+
+_WATCHDOG = _Watchdog()
 
 
 class _Retryable(Exception):

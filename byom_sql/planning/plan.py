@@ -13,6 +13,8 @@ can be printed (EXPLAIN), looked at (the cache, per-row errors) and run more tha
 
 from __future__ import annotations
 
+import collections
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,9 +96,21 @@ Step = Materialize | Predict
 
 
 @dataclass(frozen=True)
+class Direct:
+    """A statement whose answer is its one predict step's rows as they are (`SELECT * FROM
+    byom WHERE a = 1 AND b IN (2, 3)`, the online-serving case): the columns to give, as
+    (column of the step's table, its alias or ""), or None for all. An executor may skip DuckDB, as
+    long as every typed input equals the constant it came from (else the final statement's
+    WHERE could drop it: `a = 2.5` of an integer input)."""
+
+    columns: tuple[tuple[str, str], ...] | None
+
+
+@dataclass(frozen=True)
 class Plan:
     steps: tuple[Step, ...]
     final: exp.Expr
+    direct: Direct | None = None
 
     @property
     def materializations(self) -> list[Materialize]:
@@ -107,4 +121,33 @@ class Plan:
         return [s for s in self.steps if isinstance(s, Predict)]
 
     def __str__(self) -> str:
-        return "\n".join([*(str(s) for s in self.steps), f"Final:\n    {to_sql(self.final)}"])
+        final = f"Final:\n    {to_sql(self.final)}"
+        if self.direct is not None:
+            final += "\n    (answered by the predictions as they are, unless an input changed type)"
+        return "\n".join([*(str(s) for s in self.steps), final])
+
+
+class Plans:
+    """A session's plans of Direct statements by text, so the online-serving case plans once:
+    forgotten whenever the engine's names may have changed (`version` moves on)."""
+
+    def __init__(self, size: int, version: Callable[[], int]):
+        self._size, self._version = size, version
+        self._plans: collections.OrderedDict[str, Plan] = collections.OrderedDict()
+        self._seen = version()
+
+    def get(self, sql: str) -> Plan | None:
+        if self._version() != self._seen:
+            self._plans.clear()
+            self._seen = self._version()
+        plan = self._plans.get(sql)
+        if plan is not None:
+            self._plans.move_to_end(sql)
+        return plan
+
+    def keep(self, sql: str, plan: Plan) -> None:
+        if plan.direct is None or self._version() != self._seen:
+            return
+        self._plans[sql] = plan
+        if len(self._plans) > self._size:
+            self._plans.popitem(last=False)

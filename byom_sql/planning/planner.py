@@ -28,7 +28,7 @@ from byom_sql.catalog import Predictor
 from byom_sql.config import EngineConfig
 from byom_sql.dialect.nodes import literal_value
 from byom_sql.errors import FeatureNotSupported, UndefinedColumn
-from byom_sql.planning.plan import Batching, Materialize, Plan, Predict, Step
+from byom_sql.planning.plan import Batching, Direct, Materialize, Plan, Predict, Step
 from byom_sql.sqlbuild import cast, relation
 from byom_sql.types import sql_type
 
@@ -133,7 +133,41 @@ def plan(statement: exp.Expr, schema: Schema, config: EngineConfig, prefix: str)
     planning = _Planning(schema, config, Namer(prefix))
     for select, refs in predictor_scopes(node, schema.resolve):
         plan_scope(select, refs, planning)
-    return Plan(tuple(planning.steps), node)
+    return Plan(tuple(planning.steps), node, _direct(node, planning.steps))
+
+
+_CLAUSES = ("with_", "joins", "group", "having", "order", "limit", "offset", "distinct")
+_MORE_CLAUSES = ("qualify", "windows", "laterals", "pivots", "into", "locks", "sample")
+
+
+def _direct(node: exp.Expr, steps: list[Step]) -> Direct | None:
+    """Whether the statement is its one constant predict step's rows as they are: a plain
+    SELECT of its columns, filtered only by the constants the inputs came from."""
+    if not isinstance(node, exp.Select) or len(steps) != 1:
+        return None
+    step = steps[0]
+    if not isinstance(step, Predict) or not step.constants or not step.rows:
+        return None
+    if any(node.args.get(k) for k in (*_CLAUSES, *_MORE_CLAUSES)):
+        return None
+    source = node.args["from_"].this
+    if not (isinstance(source, exp.Table) and source.name == step.name and not source.db):
+        return None
+    alias = source.alias_or_name
+    features = set(step.features)
+    for condition in _conjuncts(node.args.get("where")):
+        found = _constant_values(condition, alias)
+        if found is None or found[0] not in features:
+            return None
+    columns: list[tuple[str, str]] = []
+    for item in node.expressions:
+        if isinstance(item, exp.Star):
+            return Direct(None) if len(node.expressions) == 1 else None
+        value = item.this if isinstance(item, exp.Alias) else item
+        if not isinstance(value, exp.Column) or value.table not in ("", alias):
+            return None
+        columns.append((value.name, item.alias if isinstance(item, exp.Alias) else ""))
+    return Direct(tuple(columns))
 
 
 # finding predictors -------------------------------------------------------------------------
