@@ -1,6 +1,7 @@
 """Scoring throughput of a JOIN through byom_sql, side by side with the alternatives, in one run.
 
     python bench/throughput.py [--rows 100000] [--repeat 5] [--no-mlflow] [--rss-rows 10000000]
+                               [--sweep] [--rss-steps 1000000,3000000,10000000] [--json FILE]
 
 For each endpoint — our fast model server (bench/fast_model_server.py) and a real MLflow scoring
 server (`mlflow models serve`, if mlflow and scikit-learn are installed) — it times, interleaved:
@@ -8,7 +9,10 @@ server (`mlflow models serve`, if mlflow and scikit-learn are installed) — it 
   capacity     an optimal client: bodies encoded beforehand, 2 requests in flight
   handwritten  what a user would write: DuckDB → pandas → to_json per chunk → httpx, in a loop
 and prints rows/s (median of the runs) and the ratios byom_sql/capacity, byom_sql/handwritten.
-Then the peak RSS of a process scoring --rss-rows rows with CREATE TABLE … AS SELECT … JOIN.
+Then the peak RSS of a process scoring --rss-rows rows with CREATE TABLE … AS SELECT … JOIN
+(or each of --rss-steps). With --sweep, byom_sql and the capacity client on the fast server
+for batch sizes 1 000 … 50 000 and 1, 2, 4 requests in flight. Everything printed is written
+as JSON too (bench/results/throughput.json), which bench/plots.py draws.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 import duckdb
 import httpx
 import orjson
+from common import venv_on_path, write_results
 
 import byom_sql
 
@@ -122,10 +127,10 @@ def run_byom(con: byom_sql.Connection, rows: int) -> None:
     assert count == rows
 
 
-def run_capacity(endpoint: Endpoint, bodies: list[bytes], rows: int) -> None:
+def run_capacity(endpoint: Endpoint, bodies: list[bytes], rows: int, concurrency: int) -> None:
     async def main() -> int:
         async with httpx.AsyncClient(timeout=300) as client:
-            semaphore = asyncio.Semaphore(2)
+            semaphore = asyncio.Semaphore(concurrency)
 
             async def one(body: bytes) -> int:
                 async with semaphore:
@@ -155,21 +160,30 @@ def run_handwritten(endpoint: Endpoint, database: str, rows: int) -> None:
     assert len(frame) == rows
 
 
-def measure(endpoint: Endpoint, database: str, rows: int, repeat: int) -> dict[str, float]:
+def measure(
+    endpoint: Endpoint,
+    database: str,
+    rows: int,
+    repeat: int,
+    batch: int = BATCH,
+    concurrency: int = 2,
+    handwritten: bool = True,
+) -> dict[str, float]:
     con = byom_sql.connect(database)
     con.sql(
         f"CREATE OR REPLACE PREDICTOR m PREDICT y USING url.predict = '{endpoint.url}', "
-        f"format = '{endpoint.format}', batch_size = {BATCH}, max_concurrency = 2, "
+        f"format = '{endpoint.format}', batch_size = {batch}, max_concurrency = {concurrency}, "
         'dtype_dict = {"a": "integer", "b": "integer", "y": "float"}'
     )
     table = duckdb.connect(database).sql("SELECT a, b FROM t").to_arrow_table()
     records = table.to_pylist()
-    bodies = [endpoint.body(records[i : i + BATCH]) for i in range(0, rows, BATCH)]
+    bodies = [endpoint.body(records[i : i + batch]) for i in range(0, rows, batch)]
     methods: dict[str, Callable[[], None]] = {
         "byom_sql": lambda: run_byom(con, rows),
-        "capacity": lambda: run_capacity(endpoint, bodies, rows),
-        "handwritten": lambda: run_handwritten(endpoint, database, rows),
+        "capacity": lambda: run_capacity(endpoint, bodies, rows, concurrency),
     }
+    if handwritten:
+        methods["handwritten"] = lambda: run_handwritten(endpoint, database, rows)
     times: dict[str, list[float]] = {name: [] for name in methods}
     for _ in range(repeat):
         for name, method in methods.items():
@@ -208,7 +222,37 @@ def peak_rss(url: str, rows: int) -> None:
     print(f"RSS {before / 1024:.0f} {after / 1024:.0f} {elapsed:.1f}")
 
 
+def sweep(endpoint: Endpoint, database: str, rows: int, repeat: int) -> list[dict[str, float]]:
+    points = []
+    for concurrency in (1, 2, 4):
+        for batch in (1_000, 5_000, 10_000, 50_000):
+            rates = measure(endpoint, database, rows, repeat, batch, concurrency, False)
+            points.append({"batch_size": batch, "max_concurrency": concurrency, **rates})
+            print(
+                f"  batch {batch:>6,}  {concurrency} in flight  byom_sql "
+                f"{rates['byom_sql']:>10,.0f}  capacity {rates['capacity']:>10,.0f} rows/s"
+            )
+    return points
+
+
+def rss_run(url: str, rows: int) -> dict[str, float]:
+    child = subprocess.run(
+        [sys.executable, __file__, "--rss-child", url, str(rows)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    before, after, elapsed = child.stdout.split()[1:]
+    return {
+        "rows": rows,
+        "rss_before_mb": float(before),
+        "rss_peak_mb": float(after),
+        "seconds": float(elapsed),
+    }
+
+
 def main() -> None:
+    venv_on_path()
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -218,6 +262,11 @@ def main() -> None:
     parser.add_argument(
         "--rss-rows", type=int, default=10_000_000, help="rows for the peak-memory run (0 to skip)"
     )
+    parser.add_argument(
+        "--rss-steps", help="comma-separated row counts: peak RSS of each (RSS vs rows scored)"
+    )
+    parser.add_argument("--sweep", action="store_true", help="batch size × concurrency sweep")
+    parser.add_argument("--json", help="where to write the results (default bench/results/)")
     parser.add_argument("--rss-child", nargs=2, metavar=("URL", "ROWS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
@@ -233,11 +282,16 @@ def main() -> None:
     )
     fast, fast_url = start_fast_server()
     servers: list[subprocess.Popen] = [fast]
+    results: dict[str, object] = {"rows": args.rows, "repeat": args.repeat, "cpus": os.cpu_count()}
     try:
         endpoint = Endpoint(
             "fast model server (ray_serve contract)", "ray_serve", f"{fast_url}/predict"
         )
-        report(endpoint, measure(endpoint, database, args.rows, args.repeat))
+        results["fast"] = measure(endpoint, database, args.rows, args.repeat)
+        report(endpoint, results["fast"])  # type: ignore[arg-type]
+        if args.sweep:
+            print("\nsweep on the fast server")
+            results["sweep"] = sweep(endpoint, database, args.rows, args.repeat)
         mlflow = None if args.no_mlflow else start_mlflow(workdir)
         if mlflow is None and not args.no_mlflow:
             print("\nMLflow: skipped (pip install mlflow-skinny scikit-learn skops)")
@@ -246,19 +300,19 @@ def main() -> None:
             endpoint = Endpoint(
                 "real MLflow scoring server (dataframe_split)", "mlflow", f"{mlflow[1]}/invocations"
             )
-            report(endpoint, measure(endpoint, database, args.rows, args.repeat))
-        if args.rss_rows:
-            child = subprocess.run(
-                [sys.executable, __file__, "--rss-child", fast_url, str(args.rss_rows)],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            before, after, elapsed = child.stdout.split()[1:]
+            results["mlflow"] = measure(endpoint, database, args.rows, args.repeat)
+            report(endpoint, results["mlflow"])  # type: ignore[arg-type]
+        steps = [int(n) for n in args.rss_steps.split(",")] if args.rss_steps else []
+        steps = steps or ([args.rss_rows] if args.rss_rows else [])
+        results["rss"] = []
+        for rows in steps:
+            run = rss_run(fast_url, rows)
+            results["rss"].append(run)  # type: ignore[attr-defined]
             print(
-                f"\npeak RSS scoring {args.rss_rows:,} rows into a table: {after} MB "
-                f"({before} MB after loading the table; {elapsed} s)  (target < 1500 MB)"
+                f"\npeak RSS scoring {rows:,} rows into a table: {run['rss_peak_mb']:.0f} MB "
+                f"({run['rss_before_mb']:.0f} MB after loading the table; {run['seconds']} s)"
             )
+        write_results("throughput", results, args.json)
     finally:
         for server in servers:
             server.terminate()

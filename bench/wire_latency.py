@@ -2,7 +2,9 @@
 serve → model server) against the same model call made directly with httpx, side by side in
 one run (interleaved), plus the embedded Python API as a middle point.
 
-    PYTHONPATH=. python bench/wire_latency.py [--iterations 500]
+    PYTHONPATH=. python bench/wire_latency.py [--iterations 500] [--json FILE]
+
+Writes every sample as JSON too (bench/results/wire_latency.json) for bench/plots.py.
 
 Target: p50 overhead of the wire path over the direct call ≤ 2 ms.
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from common import venv_on_path, write_results
 
 import byom_sql
 from tests.model_server import ModelServer
@@ -37,20 +40,25 @@ def timed(call: Callable[[], object]) -> float:
 
 
 def main() -> None:
+    venv_on_path()
     parser = argparse.ArgumentParser()
     parser.add_argument("--iterations", type=int, default=500)
+    parser.add_argument("--json", help="where to write the results (default bench/results/)")
     args = parser.parse_args()
     model = ModelServer().start()
     with tempfile.TemporaryDirectory() as directory:
         server = WireServer(Path(directory))
         try:
-            run(model, server, args.iterations)
+            samples = run(model, server, args.iterations)
+            write_results(
+                "wire_latency", {"iterations": args.iterations, "samples_ms": samples}, args.json
+            )
         finally:
             server.stop()
             model.stop()
 
 
-def run(model: ModelServer, server: WireServer, iterations: int) -> None:
+def run(model: ModelServer, server: WireServer, iterations: int) -> dict[str, list[float]]:
     body = json.dumps(
         {"df": json.dumps({"initial_price": {"0": 3000}, "rental_price": {"0": 3000}})}
     )
@@ -93,6 +101,7 @@ def run(model: ModelServer, server: WireServer, iterations: int) -> None:
     wire.close()
     embedded.close()
     http.close()
+    return samples
 
 
 if __name__ == "__main__":

@@ -1,0 +1,137 @@
+"""Draw the benchmarks' JSON (bench/results/*.json) as the PNG plots docs/benchmarks.md shows.
+
+    python bench/plots.py [--results bench/results] [--out docs/benchmarks]
+
+throughput.json → throughput_sweep.png (rows/s by batch size, one line per concurrency, byom_sql
+against the endpoint's capacity) and rss.png (peak RSS by rows scored); wire_latency.json →
+latency.png (the distribution of each path's single-row latency); load.json → load.png.
+Needs matplotlib (pip install 'byom-sql[bench]').
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
+
+HERE = Path(__file__).parent
+
+
+def throughput_sweep(data: dict[str, Any], out: Path) -> Path | None:
+    points = data.get("sweep") or []
+    if not points:
+        return None
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for concurrency in sorted({p["max_concurrency"] for p in points}):
+        mine = sorted(
+            (p for p in points if p["max_concurrency"] == concurrency),
+            key=lambda p: p["batch_size"],
+        )
+        batches = [p["batch_size"] for p in mine]
+        ours = [p["byom_sql"] for p in mine]
+        line = axis.plot(batches, ours, marker="o", label=f"byom_sql, {concurrency} in flight")
+        axis.plot(
+            batches,
+            [p["capacity"] for p in mine],
+            linestyle="--",
+            color=line[0].get_color(),
+            label=f"endpoint capacity, {concurrency} in flight",
+        )
+    axis.set_xscale("log")
+    axis.set_xlabel("batch_size (rows per request)")
+    axis.set_ylabel("rows/s")
+    axis.set_title(f"JOIN scoring, {data['rows']:,} rows, fast model server, {data['cpus']} CPUs")
+    axis.grid(True, alpha=0.3)
+    axis.legend(fontsize=7)
+    return _save(figure, out / "throughput_sweep.png")
+
+
+def rss(data: dict[str, Any], out: Path) -> Path | None:
+    runs = sorted(data.get("rss") or [], key=lambda r: r["rows"])
+    if not runs:
+        return None
+    figure, axis = plt.subplots(figsize=(7, 4))
+    rows = [r["rows"] for r in runs]
+    axis.plot(rows, [r["rss_peak_mb"] for r in runs], marker="o", label="peak RSS")
+    before = [r["rss_before_mb"] for r in runs]
+    axis.plot(rows, before, marker=".", linestyle=":", label="with the table loaded")
+    axis.axhline(1024, color="grey", linestyle="--", linewidth=1, label="1 GB target")
+    axis.set_xscale("log")
+    axis.set_xlabel("rows scored (CREATE TABLE … AS SELECT … JOIN)")
+    axis.set_ylabel("MB")
+    axis.set_title("Memory while scoring into a table")
+    axis.grid(True, alpha=0.3)
+    axis.legend(fontsize=8)
+    return _save(figure, out / "rss.png")
+
+
+def latency(data: dict[str, Any], out: Path) -> Path | None:
+    samples: dict[str, list[float]] = data.get("samples_ms") or {}
+    if not samples:
+        return None
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for name, values in samples.items():
+        ordered = sorted(values)
+        fraction = [(i + 1) / len(ordered) for i in range(len(ordered))]
+        axis.plot(ordered, fraction, label=name)
+    axis.set_xscale("log")
+    axis.set_xlabel("latency of one single-row WHERE prediction (ms)")
+    axis.set_ylabel("fraction of calls at most this slow")
+    axis.set_title(f"Single-row latency, {data['iterations']} interleaved calls per path")
+    axis.grid(True, alpha=0.3)
+    axis.legend(fontsize=8)
+    return _save(figure, out / "latency.png")
+
+
+def load(data: dict[str, Any], out: Path) -> Path | None:
+    if "queries_per_second" not in data:
+        return None
+    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 3.5))
+    left.bar(["p50", "p99"], [data["p50_ms"], data["p99_ms"]])
+    left.set_ylabel("ms")
+    left.set_title(f"{data['clients']} clients: {data['queries_per_second']:.0f} queries/s")
+    memory = [data["rss_idle_mb"], data["rss_loaded_mb"], data["rss_after_mb"]]
+    right.bar(["idle", "loaded", "after"], memory)
+    right.set_ylabel("server RSS, MB")
+    right.set_title("memory")
+    return _save(figure, out / "load.png")
+
+
+def _save(figure: Any, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--results", default=str(HERE / "results"))
+    parser.add_argument("--out", default=str(HERE.parent / "docs" / "benchmarks"))
+    args = parser.parse_args()
+    results, out = Path(args.results), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    drawn = []
+    for name, draws in [
+        ("throughput", (throughput_sweep, rss)),
+        ("wire_latency", (latency,)),
+        ("load", (load,)),
+    ]:
+        path = results / f"{name}.json"
+        if not path.exists():
+            print(f"no {path}: run bench/{name}.py first")
+            continue
+        data = json.loads(path.read_text())
+        drawn += [p for draw in draws if (p := draw(data, out)) is not None]
+    for path in drawn:
+        print(f"drew {path}")
+
+
+if __name__ == "__main__":
+    main()
