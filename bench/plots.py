@@ -43,12 +43,8 @@ def throughput_sweep(data: dict[str, Any], out: Path) -> Path | None:
             color=line[0].get_color(),
             label=f"endpoint capacity, {concurrency} in flight",
         )
-    axis.set_xscale("log")
-    axis.set_xlabel("batch_size (rows per request)")
-    axis.set_ylabel("rows/s")
-    axis.set_title(f"JOIN scoring, {data['rows']:,} rows, fast model server, {data['cpus']} CPUs")
-    axis.grid(True, alpha=0.3)
-    axis.legend(fontsize=7)
+    title = f"JOIN scoring, {data['rows']:,} rows, fast model server, {data['cpus']} CPUs"
+    _label(axis, "batch_size (rows per request)", "rows/s", title)
     return _save(figure, out / "throughput_sweep.png")
 
 
@@ -62,12 +58,8 @@ def rss(data: dict[str, Any], out: Path) -> Path | None:
     before = [r["rss_before_mb"] for r in runs]
     axis.plot(rows, before, marker=".", linestyle=":", label="with the table loaded")
     axis.axhline(1024, color="grey", linestyle="--", linewidth=1, label="1 GB target")
-    axis.set_xscale("log")
-    axis.set_xlabel("rows scored (CREATE TABLE … AS SELECT … JOIN)")
-    axis.set_ylabel("MB")
-    axis.set_title("Memory while scoring into a table")
-    axis.grid(True, alpha=0.3)
-    axis.legend(fontsize=8)
+    rows_label = "rows scored (CREATE TABLE … AS SELECT … JOIN)"
+    _label(axis, rows_label, "MB", "Memory while scoring into a table")
     return _save(figure, out / "rss.png")
 
 
@@ -80,12 +72,8 @@ def latency(data: dict[str, Any], out: Path) -> Path | None:
         ordered = sorted(values)
         fraction = [(i + 1) / len(ordered) for i in range(len(ordered))]
         axis.plot(ordered, fraction, label=name)
-    axis.set_xscale("log")
-    axis.set_xlabel("latency of one single-row WHERE prediction (ms)")
-    axis.set_ylabel("fraction of calls at most this slow")
-    axis.set_title(f"Single-row latency, {data['iterations']} interleaved calls per path")
-    axis.grid(True, alpha=0.3)
-    axis.legend(fontsize=8)
+    title = f"Single-row latency, {data['iterations']} interleaved calls per path"
+    _label(axis, "one single-row WHERE prediction (ms)", "fraction at most this slow", title)
     return _save(figure, out / "latency.png")
 
 
@@ -101,6 +89,16 @@ def load(data: dict[str, Any], out: Path) -> Path | None:
     right.set_ylabel("server RSS, MB")
     right.set_title("memory")
     return _save(figure, out / "load.png")
+
+
+def _label(axis: Any, x: str, y: str, title: str) -> None:
+    """A logarithmic x axis, labels, grid and legend: what every line plot here has."""
+    axis.set_xscale("log")
+    axis.set_xlabel(x)
+    axis.set_ylabel(y)
+    axis.set_title(title)
+    axis.grid(True, alpha=0.3)
+    axis.legend(fontsize=7)
 
 
 def _save(figure: Any, path: Path) -> Path:
