@@ -8,6 +8,7 @@ import time
 import pytest
 
 import byom_sql
+from byom_sql.engine import Engine
 from byom_sql.serving.http import HttpServer, Response
 from tests.model_server import ModelServer
 
@@ -72,3 +73,12 @@ def test_a_predictor_with_training_data_is_not_checked_twice(
         f"url.predict = '{model_server.url}/ray/predict'"
     )
     assert len(model_server.trained) == 1
+
+
+def test_a_network_client_learns_nothing_of_what_answers(model_server: ModelServer) -> None:
+    with Engine(":memory:") as engine:
+        untrusted = engine.connect(trusted=False)
+        with pytest.raises(byom_sql.ModelUnavailable) as raised:
+            create(untrusted, f"{model_server.url}/nowhere", "ray_serve")
+    assert str(raised.value).startswith("predictor p: the model endpoint failed")
+    assert "404" not in str(raised.value) and "nowhere" not in str(raised.value)

@@ -81,6 +81,8 @@ def check_endpoint(
         probe = url
         reply = transport.call(Request("GET", probe, headers=headers), policy)
         good = reply.status not in PROBE_FAILURES
+    if not good and policy.opaque:  # a network client learns nothing of what answers there
+        raise ModelUnavailable(f"{policy.label}: the model endpoint failed")
     if not good:
         raise ModelUnavailable(
             f"{policy.label}: the endpoint does not answer: GET {probe} gave HTTP {reply.status}",
