@@ -176,3 +176,22 @@ def test_explain_from_the_command_line(tmp_path: Path, model_server: ModelServer
     done = run_cli("--database", database, "-c", f"EXPLAIN {WHERE}")
     assert done.returncode == 0, done.stderr
     assert "requests: 1" in done.stdout and model_server.requests == []
+
+
+NESTED = (
+    "WITH s AS (SELECT t.initial_price, t.rental_price, p.number_of_rooms AS first "
+    "FROM home_rentals t JOIN byom p WHERE t.rental_price > 6000) "
+    "SELECT s.first, q.number_of_rooms FROM s JOIN byom q"
+)
+
+
+def test_explain_of_a_step_that_reads_another(
+    batched: byom_sql.Connection, model_server: ModelServer
+) -> None:
+    """The second predictor reads the first one's rows: EXPLAIN stands in for them."""
+    lines = plan_lines(batched, f"EXPLAIN {NESTED}")
+    assert model_server.requests == []
+    planned = sum(int(n) for n in re.findall(r"^  requests: (\d+)", "\n".join(lines), re.M))
+    rows = batched.sql(NESTED).fetchall()
+    assert rows and all(first == second for first, second in rows)
+    assert planned == len(model_server.requests)

@@ -17,10 +17,17 @@ from collections.abc import Iterable
 import pyarrow as pa
 from sqlglot import exp
 
-from byom_sql import cache
+from byom_sql import cache, types
 from byom_sql.dialect import Statement, parse, to_sql
 from byom_sql.duckdb_errors import duckdb_errors
-from byom_sql.execution.local import Temporaries, run, step_inputs
+from byom_sql.execution.local import (
+    Temporaries,
+    constant_table,
+    inputs_of,
+    read_later,
+    run,
+    step_inputs,
+)
 from byom_sql.execution.scoring import StepStats, typed_inputs
 from byom_sql.models import adapter_for
 from byom_sql.models.calls import percentile
@@ -28,6 +35,7 @@ from byom_sql.models.transport import Request
 from byom_sql.planning.plan import Materialize, Plan, Predict
 from byom_sql.result import Result
 from byom_sql.session import Session
+from byom_sql.sqlbuild import quote
 
 COLUMN = "QUERY PLAN"
 _OPTIONS = re.compile(r"\s*(?:\(\s*(?P<list>[^)]*)\)|(?P<analyze>ANALY[SZ]E\b))", re.IGNORECASE)
@@ -65,14 +73,16 @@ def explain(session: Session, plan: Plan) -> Result:
     requests = 0
     temporary = Temporaries(session.cursor)
     try:
-        for step in plan.steps:
+        for index, step in enumerate(plan.steps):
             if isinstance(step, Materialize):
                 lines += _materialize(step)
                 temporary.table(step.name, to_sql(step.query))
-            else:
-                described, sizes = _predict(session, step, temporary)
-                lines += described
-                requests += len(sizes)
+                continue
+            described, sizes = _predict(session, step, temporary)
+            lines += described
+            requests += len(sizes)
+            if read_later(plan, index):  # a later step reads it: its rows, no predictions
+                _stand_in(session, step, temporary)
     finally:
         temporary.drop()
     steps = len(plan.predictions)
@@ -152,6 +162,21 @@ def _predict(
     if step.inputs is not None:
         lines.append(f"  inputs: {to_sql(step.inputs)}")
     return lines, sizes
+
+
+def _stand_in(session: Session, step: Predict, temporary: Temporaries) -> None:
+    """Relation `step.name` as a later step reads it, with NULL for every prediction (EXPLAIN
+    calls no model: what depends on a prediction is estimated from these rows)."""
+    outputs = [
+        f"CAST(NULL AS {types.duckdb_type(kind)}) AS {quote(name)}"
+        for name, kind, role in session.catalog.columns(step.predictor)
+        if role != "feature"
+    ]
+    if step.constants:
+        rows = constant_table(session.cursor, step)
+        temporary.arrow(inputs_of(step), rows)
+    source = quote(inputs_of(step))
+    temporary.view(step.name, f"SELECT {', '.join([*outputs, 'i.*'])} FROM {source} AS i")
 
 
 def _input_rows(session: Session, step: Predict) -> int | None:

@@ -36,10 +36,12 @@ class Temporaries:
         self.cursor = cursor
         self.made: list[tuple[str, str]] = []  # (kind, name)
 
-    def table(self, name: str, query: str) -> None:
+    def table(self, name: str, query: str) -> int:
+        """The table's row count."""
         with duckdb_errors(query):
-            self.cursor.execute(f"CREATE TEMP TABLE {quote(name)} AS {query}")
+            row = self.cursor.execute(f"CREATE TEMP TABLE {quote(name)} AS {query}").fetchone()
         self.made.append(("TABLE", name))
+        return int(row[0]) if row else 0
 
     def view(self, name: str, query: str) -> None:
         with duckdb_errors(query):
@@ -71,16 +73,18 @@ def run(session: Session, plan: Plan, stats: dict[str, StepStats] | None = None)
     stats = {} if stats is None else stats
     try:
         scored: dict[str, pa.Table] = {}
-        for step in plan.steps:
+        for index, step in enumerate(plan.steps):
             if isinstance(step, Materialize):
                 temporary.table(step.name, to_sql(step.query))
-            else:
-                stats[step.name] = StepStats()
-                table = _predict(session, step, temporary, stats[step.name])
-                if table is not None and plan.direct is not None:
-                    scored[step.name] = table  # placed only if DuckDB must answer
-                elif table is not None:
-                    _place(final, step.name, table, temporary)
+                continue
+            stats[step.name] = StepStats()
+            table = _predict(session, step, temporary, stats[step.name])
+            if table is not None and plan.direct is not None:
+                scored[step.name] = table  # placed only if DuckDB must answer
+            elif table is not None and read_later(plan, index):
+                temporary.arrow(step.name, table)
+            elif table is not None:
+                _place(final, step.name, table, temporary)
         warnings = [
             failed_rows(step, stats[step.name])
             for step in plan.predictions
@@ -131,7 +135,8 @@ def _predict(
     session: Session, step: Predict, temporary: Temporaries, stats: StepStats
 ) -> pa.Table | None:
     """Make `step.name` a relation of the step's distinct input rows and their predictions;
-    for constant inputs, the table that relation is to be (the caller places it).
+    for constant inputs, or a few rows, the table that relation is to be (the caller places
+    it: as VALUES in the final statement when small).
 
     The inputs stay in a DuckDB temporary table (which can spill to disk) and stream out in
     batches; Python keeps only the model's outputs, which line up with the inputs by position.
@@ -145,6 +150,8 @@ def _predict(
         )
     with step_inputs(session, step, temporary) as inputs:
         scored = score(session, step, inputs.batches, inputs.schema, inputs.rows, stats)
+        if inputs.table is not None:  # a few rows, read whole: one table of outputs and inputs
+            return _joined(scored, inputs.table, step)
     if step.constants:
         return scored
     outputs = f"{step.name}_out"
@@ -157,6 +164,26 @@ def _predict(
         f"POSITIONAL JOIN {quote(inputs_of(step))} AS i",
     )
     return None
+
+
+def read_later(plan: Plan, index: int) -> bool:
+    """Whether a later step reads step `index`'s relation (it cannot be inlined then)."""
+    name = plan.steps[index].name
+    for later in plan.steps[index + 1 :]:
+        query = later.query if isinstance(later, Materialize) else later.inputs
+        if query is not None and any(t.name == name for t in query.find_all(exp.Table)):
+            return True
+    return False
+
+
+def _joined(scored: pa.Table, inputs: pa.Table, step: Predict) -> pa.Table:
+    """The outputs, then the inputs the model's outputs do not name, row by row: what the
+    POSITIONAL JOIN view gives for many rows."""
+    taken = {n for n in scored.column_names if n in step.features}
+    kept = [n for n in inputs.column_names if n not in taken]
+    return pa.table(
+        [*scored.columns, *(inputs.column(n) for n in kept)], names=[*scored.column_names, *kept]
+    )
 
 
 def _place(final: exp.Expr, name: str, scored: pa.Table, temporary: Temporaries) -> None:
@@ -199,11 +226,13 @@ def _same(typed: object, given: object) -> bool:
 
 @dataclass(frozen=True)
 class Inputs:
-    """A predict step's distinct input rows, in the batches its model is sent."""
+    """A predict step's distinct input rows, in the batches its model is sent; `table` holds
+    them all when a JOIN step has so few that they were read at once."""
 
     batches: Iterable[pa.RecordBatch]
     schema: pa.Schema
     rows: int
+    table: pa.Table | None = None
 
 
 @contextmanager
@@ -212,18 +241,22 @@ def step_inputs(session: Session, step: Predict, temporary: Temporaries) -> Iter
     inputs go to temporary table `inputs_of(step)` and stream from it."""
     batch_size = step.batching.batch_size
     if step.constants:  # a few rows of constants: no temporary table is worth it
-        rows = _constant_table(session.cursor, step)
+        rows = constant_table(session.cursor, step)
         yield Inputs(rows.to_batches(batch_size), rows.schema, rows.num_rows)
         return
     assert step.inputs is not None
     table = inputs_of(step)
-    temporary.table(table, to_sql(step.inputs))
+    rows = temporary.table(table, to_sql(step.inputs))
     cursor = session.cursor
-    with duckdb_errors():  # count first: the reader holds the cursor's result
-        counted = cursor.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()
+    if rows <= INLINE_ROWS:
+        with duckdb_errors():
+            whole = cursor.execute(f"SELECT * FROM {quote(table)}").to_arrow_table()
+        yield Inputs(whole.to_batches(batch_size), whole.schema, rows, whole)
+        return
+    with duckdb_errors():
         reader = cursor.execute(f"SELECT * FROM {quote(table)}").to_arrow_reader(batch_size)
     try:
-        yield Inputs(reader, reader.schema, counted[0] if counted else 0)
+        yield Inputs(reader, reader.schema, rows)
     finally:
         reader.close()
 
@@ -254,7 +287,7 @@ def _inline(final: exp.Expr, name: str, table: pa.Table) -> bool:
     return True
 
 
-def _constant_table(cursor: duckdb.DuckDBPyConnection, step: Predict) -> pa.Table:
+def constant_table(cursor: duckdb.DuckDBPyConnection, step: Predict) -> pa.Table:
     if step.rows is not None:
         columns = list(zip(*step.rows, strict=True)) or [() for _ in step.features]
         arrays = []
