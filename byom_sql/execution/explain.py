@@ -28,8 +28,7 @@ from byom_sql.execution.local import (
     run,
     step_inputs,
 )
-from byom_sql.execution.scoring import StepStats, typed_inputs
-from byom_sql.models import adapter_for
+from byom_sql.execution.scoring import StepStats, adapter_of, typed_inputs, uncached
 from byom_sql.models.calls import percentile
 from byom_sql.models.transport import Request
 from byom_sql.planning.plan import Materialize, Plan, Predict
@@ -125,8 +124,7 @@ def _predict(
 ) -> tuple[list[str], list[int]]:
     """What the step will send: its description, and the rows of each request."""
     predictor, batching = step.predictor, step.batching
-    headers = {} if predictor.format == "python" else session.catalog.headers(predictor)
-    adapter = adapter_for(predictor, session.transport, session.python, headers, probe=False)
+    adapter = adapter_of(session, predictor, probe=False)
     caching = cache.enabled(predictor)
     distinct = hits = 0
     sizes: list[int] = []
@@ -135,12 +133,9 @@ def _predict(
         for batch in inputs.batches:
             sent = typed_inputs(pa.Table.from_batches([batch]), predictor, list(step.features))
             distinct += sent.num_rows
-            if caching:
-                keys = cache.keys(sent)
-                found = session.catalog.cache.lookup(predictor, keys)
-                todo = [i for i, k in enumerate(keys) if k not in found]
-                hits += sent.num_rows - len(todo)
-                sent = sent.take(pa.array(todo, pa.int64()))
+            todo = uncached(session, predictor, sent)
+            hits += len(todo.cached)
+            sent = todo.rows
             if not sent.num_rows:
                 continue
             sizes.append(sent.num_rows)

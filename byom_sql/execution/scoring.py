@@ -88,28 +88,18 @@ class _Scorer:
             cancelled=session.cancel,
             opaque=not session.trusted,
         )
-        headers = {} if predictor.format == "python" else session.catalog.headers(predictor)
-        self.adapter = adapter_for(predictor, session.transport, session.python, headers)
-        self.caching = cache.enabled(predictor)
+        self.adapter = adapter_of(session, predictor)
         self.error_column = predictor.error_column
 
     def start(self, batch: pa.RecordBatch) -> _Batch:
         sent = typed_inputs(
             pa.Table.from_batches([batch]), self.predictor, list(self.step.features)
         )
-        keys, cached = None, {}
-        if self.caching:
-            keys = cache.keys(sent)
-            found = self.session.catalog.cache.lookup(self.predictor, keys)
-            cached = {i: found[k] for i, k in enumerate(keys) if k in found}
-        todo = [i for i in range(sent.num_rows) if i not in cached]
-        flight = None
-        if todo:
-            rows = sent.take(pa.array(todo, pa.int64())) if cached else sent
-            flight = _Flight(self.adapter, rows, self.policy)
+        todo = uncached(self.session, self.predictor, sent)
+        flight = _Flight(self.adapter, todo.rows, self.policy) if todo.rows.num_rows else None
         self.stats.rows += sent.num_rows
-        self.stats.cache_hits += len(cached)
-        return _Batch(sent, keys, cached, todo, flight)
+        self.stats.cache_hits += len(todo.cached)
+        return _Batch(sent, todo.keys, todo.cached, todo.indexes, flight)
 
     def finish(self, batch: _Batch) -> pa.Table:
         """The batch's outputs, in row order: cached, predicted, or failed."""
@@ -117,19 +107,11 @@ class _Scorer:
         errors: list[str | None] = []
         if batch.flight is not None:
             columns, errors = self._outcome(batch.flight)
-        predicted = dict(zip(batch.todo, range(len(batch.todo)), strict=True))
         rows = batch.sent.num_rows
-        names = list(dict.fromkeys([*columns, *(k for o in batch.cached.values() for k in o)]))
-        merged: dict[str, list[Any]] = {}
-        for name in names:
-            fresh = columns.get(name)
-            merged[name] = [
-                batch.cached[i].get(name)
-                if i in batch.cached
-                else (fresh[predicted[i]] if fresh is not None else None)
-                for i in range(rows)
-            ]
-        failed = [errors[predicted[i]] if i in predicted and errors else None for i in range(rows)]
+        if batch.cached:
+            merged, failed = _merged(batch, columns, errors)
+        else:  # every row was sent: the outputs are in row order already
+            merged, failed = columns, errors or [None] * rows
         self.stats.failed += sum(e is not None for e in failed)
         if batch.keys is not None and batch.todo:
             self.session.catalog.cache.store(
@@ -210,6 +192,53 @@ class _Scorer:
         )
         self.stats.calls.append(call)
         self.session.calls.record(call)
+
+
+def adapter_of(session: Session, predictor: Predictor, *, probe: bool = True) -> Adapter:
+    """The predictor's adapter, its headers' secrets resolved."""
+    headers = {} if predictor.format == "python" else session.catalog.headers(predictor)
+    return adapter_for(predictor, session.transport, session.python, headers, probe=probe)
+
+
+@dataclass(frozen=True)
+class Uncached:
+    """The rows of a batch the cache does not answer, and the answers it has (by row)."""
+
+    rows: pa.Table
+    indexes: list[int]
+    cached: dict[int, dict[str, Any]]
+    keys: list[str] | None  # every row's cache key, when the predictor caches
+
+
+def uncached(session: Session, predictor: Predictor, sent: pa.Table) -> Uncached:
+    if not cache.enabled(predictor):
+        return Uncached(sent, list(range(sent.num_rows)), {}, None)
+    keys = cache.keys(sent)
+    found = session.catalog.cache.lookup(predictor, keys)
+    cached = {i: found[k] for i, k in enumerate(keys) if k in found}
+    indexes = [i for i in range(sent.num_rows) if i not in cached]
+    rows = sent.take(pa.array(indexes, pa.int64())) if cached else sent
+    return Uncached(rows, indexes, cached, keys)
+
+
+def _merged(
+    batch: _Batch, columns: dict[str, list[Any]], errors: list[str | None]
+) -> tuple[dict[str, list[Any]], list[str | None]]:
+    """Cached and predicted outputs interleaved in row order, and each row's error."""
+    predicted = {row: index for index, row in enumerate(batch.todo)}
+    rows = batch.sent.num_rows
+    names = list(dict.fromkeys([*columns, *(k for o in batch.cached.values() for k in o)]))
+    merged: dict[str, list[Any]] = {}
+    for name in names:
+        fresh = columns.get(name)
+        merged[name] = [
+            batch.cached[i].get(name)
+            if i in batch.cached
+            else (fresh[predicted[i]] if fresh is not None else None)
+            for i in range(rows)
+        ]
+    failed = [errors[predicted[i]] if i in predicted and errors else None for i in range(rows)]
+    return merged, failed
 
 
 def score(

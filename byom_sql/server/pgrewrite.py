@@ -837,15 +837,11 @@ def _output_names(tree: exp.Expr) -> list[str | None]:
     ]
 
 
-def computed_names(sql: str) -> list[str | None] | None:
-    """The names Postgres gives a query's unaliased computed columns (`count(*)` → count,
-    `1` → ?column?), None where the name stays (an alias, a column); None for a query with
-    a star or one sqlglot cannot read. Clients such as Grafana label series by them."""
-    parsed = parse(sql)
-    if not isinstance(parsed, exp.Query):
-        return None
-    select = _leftmost_select(parsed)
-    if not isinstance(select, exp.Select) or any(e.is_star for e in select.expressions):
+def computed_names(select: exp.Select) -> list[str | None] | None:
+    """The names Postgres gives a SELECT's unaliased computed columns (`count(*)` → count,
+    `1` → ?column?), None where the name stays (an alias, a column); None for a SELECT with
+    a star. Clients such as Grafana label series by them."""
+    if any(e.is_star for e in select.expressions):
         return None
     return [
         None if isinstance(e, exp.Alias | exp.Column | exp.Dot) else _pg_name(e)

@@ -785,7 +785,7 @@ def _postgres_named(fields: list[Field] | None, statement: Statement | None) -> 
     """Fields named as PostgreSQL names computed columns (count, ?column?), not as DuckDB."""
     if fields is None or statement is None or not isinstance(statement.node, exp.Select):
         return fields
-    names = pgrewrite.computed_names(statement.sql)
+    names = pgrewrite.computed_names(statement.node)
     if names is None or len(names) != len(fields):
         return fields
     return [replace(f, name=n) if n is not None else f for f, n in zip(fields, names, strict=True)]
