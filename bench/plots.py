@@ -3,7 +3,8 @@
     python bench/plots.py [--results bench/results] [--out docs/benchmarks]
 
 throughput.json → throughput_sweep.png (rows/s by batch size, one line per concurrency, byom_sql
-against the endpoint's capacity) and rss.png (peak RSS by rows scored); wire_latency.json →
+against the endpoint's capacity), rss.png (peak RSS by rows scored) and model_servers.png
+(byom_sql against each server's capacity, JSON and binary tensors); wire_latency.json →
 latency.png (the distribution of each path's single-row latency); load.json → load.png.
 Needs matplotlib (pip install 'byom-sql[bench]').
 """
@@ -63,6 +64,27 @@ def rss(data: dict[str, Any], out: Path) -> Path | None:
     return _save(figure, out / "rss.png")
 
 
+def model_servers(data: dict[str, Any], out: Path) -> Path | None:
+    found = {"fast": data.get("fast"), "MLflow": data.get("mlflow"), **(data.get("oip") or {})}
+    runs = {name.replace("_", "\n"): rates for name, rates in found.items() if rates}
+    if not data.get("oip"):
+        return None
+    figure, axis = plt.subplots(figsize=(8, 4))
+    places = list(range(len(runs)))
+    ours = [r["byom_sql"] / 1000 for r in runs.values()]
+    theirs = [r["capacity"] / 1000 for r in runs.values()]
+    axis.bar([p - 0.2 for p in places], ours, width=0.4, label="byom_sql JOIN")
+    axis.bar([p + 0.2 for p in places], theirs, width=0.4, label="endpoint capacity")
+    for place, (mine, capacity) in enumerate(zip(ours, theirs, strict=True)):
+        axis.annotate(f"{mine / capacity:.2f}", (place - 0.2, mine), ha="center", va="bottom")
+    axis.set_xticks(places, list(runs), fontsize=8)
+    axis.set_ylabel("thousand rows/s")
+    axis.set_title(f"JOIN scoring, {data['rows']:,} rows, batches of 10 000, 2 in flight")
+    axis.grid(True, axis="y", alpha=0.3)
+    axis.legend(fontsize=7)
+    return _save(figure, out / "model_servers.png")
+
+
 def latency(data: dict[str, Any], out: Path) -> Path | None:
     samples: dict[str, list[float]] = data.get("samples_ms") or {}
     if not samples:
@@ -117,7 +139,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     drawn = []
     for name, draws in [
-        ("throughput", (throughput_sweep, rss)),
+        ("throughput", (throughput_sweep, rss, model_servers)),
         ("wire_latency", (latency,)),
         ("load", (load,)),
     ]:

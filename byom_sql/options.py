@@ -17,32 +17,52 @@ from byom_sql.errors import InvalidOption
 from byom_sql.redact import MASK
 from byom_sql.secrets import is_reference
 from byom_sql.sqlbuild import quote_string
-from byom_sql.types import known_dtypes, normalize_dtype
+from byom_sql.types import TENSOR_TYPES, known_dtypes, normalize_dtype
 
 FORMATS = {
     "mlflow": "mlflow",
     "ray_serve": "ray_serve",
     "ray_server": "ray_serve",
+    "oip": "oip",  # the Open Inference Protocol, also known as KServe v2
+    "kserve": "oip",
+    "v2": "oip",
+    "mlserver": "oip",
+    "triton": "oip",
+    "bentoml": "bentoml",
+    "json": "json",
     "python": "python",
 }
 REQUEST_FORMATS = {
     "mlflow": ("dataframe_split", "dataframe_records", "inputs", "instances"),
     "ray_serve": ("records", "columns"),
 }
-HTTP_FORMATS = ("mlflow", "ray_serve")
+REQUEST_LAYOUTS = ("records", "split", "columns", "instances", "inputs")
+HTTP_FORMATS = ("mlflow", "ray_serve", "oip", "bentoml", "json")
+FORMAT_OPTIONS = {
+    "request_format": ("mlflow", "ray_serve"),
+    "mlflow_version": ("mlflow",),
+    "input_layout": ("oip",),
+    "binary": ("oip",),
+    "tensors": ("oip",),
+    "request_layout": ("json", "bentoml"),
+    "body_key": ("json", "bentoml"),
+    "response_key": ("json", "bentoml"),
+}
+"""Options that only some formats read."""
 HTTP_OPTIONS = (
     "url.predict",
     "url.train",
     "headers",
     "headers_env",
-    "request_format",
-    "mlflow_version",
     "timeout",
     "train_timeout",
     "retries",
     "max_reply_bytes",
     "check",
+    *FORMAT_OPTIONS,
 )
+OIP_ROUTE = re.compile(r"(?P<model>.*/v2/models/[^/]+(?:/versions/[^/]+)?)/infer")
+"""An Open Inference Protocol infer URL; `model` is where its metadata is."""
 ON_ERROR = ("fail", "null")
 PYTHON_OPTIONS = ("module", "artifacts")
 SECRET_OPTIONS = ("headers",)
@@ -171,6 +191,58 @@ def _request_format(key: str, value: Any) -> str:
     return name
 
 
+def _choice(*valid: str) -> Callable[[str, Any], str]:
+    def check(key: str, value: Any) -> str:
+        name = _string(key, value).lower()
+        if name not in valid:
+            raise InvalidOption(f"unknown {key} {value!r}; valid: {', '.join(valid)}")
+        return name
+
+    return check
+
+
+def _key_path(key: str, value: Any) -> str:
+    """A dotted path into a JSON body ('predictions', 'output.scores'); '' for the body itself."""
+    if not isinstance(value, str) or not re.fullmatch(r"([^.\s]+(\.[^.\s]+)*)?", value):
+        raise InvalidOption(
+            f"{key} must be a key or a dotted path of keys ('predictions', 'output.scores'), "
+            f"or '' for none, not {_show(value)}"
+        )
+    return value
+
+
+def _tensors(key: str, value: Any) -> dict[str, list[dict[str, Any]]]:
+    """The model metadata of the Open Inference Protocol: inputs and outputs, each a list of
+    {"name", "datatype", "shape"}."""
+
+    def valid(tensor: Any) -> bool:
+        return (
+            isinstance(tensor, dict)
+            and isinstance(tensor.get("name"), str)
+            and str(tensor.get("datatype", "")).upper() in TENSOR_TYPES
+            and isinstance(tensor.get("shape", []), list)
+            and all(isinstance(d, int) for d in tensor.get("shape", []))
+        )
+
+    if (
+        not isinstance(value, dict)
+        or not set(value) <= {"inputs", "outputs"}
+        or not all(isinstance(v, list) and all(map(valid, v)) for v in value.values())
+    ):
+        raise InvalidOption(
+            f"{key} must be a JSON object with 'inputs' and 'outputs', lists of "
+            '{"name": …, "datatype": "FP64", "shape": [-1]}, as GET /v2/models/<name> gives, '
+            f"not {_show(value)}"
+        )
+    return {
+        side: [
+            {"name": t["name"], "datatype": t["datatype"].upper(), "shape": t.get("shape", [-1])}
+            for t in tensors
+        ]
+        for side, tensors in value.items()
+    }
+
+
 def _mlflow_version(key: str, value: Any) -> str:
     text = str(value).lower()
     if text not in ("auto", "1", "2", "3"):
@@ -180,7 +252,9 @@ def _mlflow_version(key: str, value: Any) -> str:
 
 OPTIONS: dict[str, Option] = {
     "format": Option(
-        _format, "wire format of the endpoint: mlflow, ray_serve (ray_server); or python"
+        _format,
+        "wire format of the endpoint: mlflow, ray_serve (ray_server), oip (kserve, v2, "
+        "mlserver, triton), bentoml, json; or python",
     ),
     "url.predict": Option(_url, "URL answering predictions"),
     "url.train": Option(_url, "URL that trains the model (ray_serve)"),
@@ -207,6 +281,28 @@ OPTIONS: dict[str, Option] = {
     "mlflow_version": Option(
         _mlflow_version, "MLflow server generation: 1, 2, 3 or auto (GET /version)"
     ),
+    "input_layout": Option(
+        _choice("columns", "tensor"),
+        "oip: one tensor per feature (columns) or one 2-D tensor of all features (tensor); "
+        "default from the model's metadata",
+    ),
+    "binary": Option(
+        _boolean,
+        "oip: numeric tensors as raw bytes after the JSON header (default: when the server "
+        "supports the binary tensor extension)",
+    ),
+    "tensors": Option(
+        _tensors, "oip: the model's input and output tensors; read from GET /v2/models/<name>"
+    ),
+    "request_layout": Option(
+        _choice(*REQUEST_LAYOUTS),
+        "json, bentoml: rows as records, split, columns, instances (lists) or inputs "
+        "(columns under 'inputs')",
+    ),
+    "body_key": Option(
+        _key_path, "json, bentoml: the key the rows go under ('' for the bare layout)"
+    ),
+    "response_key": Option(_key_path, "json, bentoml: dotted path of the predictions in the reply"),
     "cache": Option(
         _boolean, "keep predictions in the database file and reuse them (default false)"
     ),
@@ -274,6 +370,7 @@ def validate_predictor(options: dict[str, Any], targets: list[str]) -> None:
             hint="add format = 'mlflow', format = 'ray_serve' or format = 'python'",
         )
     misplaced = [k for k in options if k in (HTTP_OPTIONS if fmt == "python" else PYTHON_OPTIONS)]
+    misplaced += [k for k, formats in FORMAT_OPTIONS.items() if k in options and fmt not in formats]
     if misplaced:
         raise InvalidOption(
             f"option {misplaced[0]} does not apply to format {fmt!r}", key=misplaced[0]
@@ -290,6 +387,18 @@ def validate_predictor(options: dict[str, Any], targets: list[str]) -> None:
         raise InvalidOption(
             "format 'mlflow' has no train endpoint: remove url.train",
             hint="train and log the model with MLflow, then serve it with `mlflow models serve`",
+            key="url.train",
+        )
+    if fmt == "oip" and not OIP_ROUTE.fullmatch(options["url.predict"].split("?", 1)[0]):
+        raise InvalidOption(
+            f"url.predict of format 'oip' must be an infer route, not {options['url.predict']!r}",
+            hint="http://host:port/v2/models/<name>/infer (or …/versions/<v>/infer)",
+            key="url.predict",
+        )
+    if fmt in ("oip", "bentoml") and "url.train" in options:
+        raise InvalidOption(
+            f"format {fmt!r} has no train endpoint: remove url.train",
+            hint="train the model outside, then serve it",
             key="url.train",
         )
     request_format = options.get("request_format")

@@ -161,3 +161,39 @@ def sql_type(dtype: str | None) -> str | None:
     """The DuckDB type of a dtype_dict type; None when the dtype keeps what the model gives."""
     arrow = ARROW_TYPES.get(dtype or "")
     return duckdb_type(arrow) if arrow is not None else None
+
+
+TENSOR_TYPES: dict[str, pa.DataType] = {
+    "BOOL": pa.bool_(),
+    "INT8": pa.int8(),
+    "INT16": pa.int16(),
+    "INT32": pa.int32(),
+    "INT64": pa.int64(),
+    "UINT8": pa.uint8(),
+    "UINT16": pa.uint16(),
+    "UINT32": pa.uint32(),
+    "UINT64": pa.uint64(),
+    "FP16": pa.float16(),
+    "FP32": pa.float32(),
+    "FP64": pa.float64(),
+    "BYTES": pa.string(),
+}
+"""The Open Inference Protocol's tensor datatypes, as Arrow holds their values."""
+
+
+def tensor_dtype(datatype: str) -> str:
+    """The dtype_dict type of a tensor datatype."""
+    kind = TENSOR_TYPES[datatype]
+    if pa.types.is_boolean(kind):
+        return "boolean"
+    if pa.types.is_integer(kind):
+        return "integer"
+    return "float" if pa.types.is_floating(kind) else "text"
+
+
+def tensor_datatype(kind: pa.DataType) -> str:
+    """The tensor datatype that carries values of an Arrow type (text for what has none)."""
+    for datatype, arrow in TENSOR_TYPES.items():
+        if arrow == kind:
+            return datatype
+    return "BYTES"

@@ -102,3 +102,39 @@ def ray_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stacks.Serve
     command = stacks.ray_serve_command(port)
     with stacks.serving("ray serve", command, port, "/my_model/health", log) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def mlserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stacks.Served]:
+    """MLServer serving examples/mlserver/models: `rent` (scikit-learn, trained for this
+    session, one 2-D tensor) and `rent_rules` (a custom runtime, one tensor per column)."""
+    folder = tmp_path_factory.mktemp("mlserver")
+    port = stacks.free_port()
+    command = stacks.mlserver_command(folder, port)
+    with stacks.serving("mlserver", command, port, "/v2/health/ready", folder / "log") as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def kserve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stacks.Served]:
+    """examples/kserve/server.py on KServe's ModelServer."""
+    port = stacks.free_port()
+    command = stacks.kserve_command(port)
+    log = tmp_path_factory.mktemp("kserve") / "log"
+    with stacks.serving("kserve", command, port, "/v2/health/ready", log) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def bentoml(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stacks.Served]:
+    """examples/bento/service.py under `bentoml serve`."""
+    bin_ = stacks.server_env("bento")
+    port = stacks.free_port()
+    command = [
+        str(bin_ / "bentoml"), "serve", "examples.bento.service:Rent",
+        "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+    log = tmp_path_factory.mktemp("bentoml") / "log"
+    env = {"BENTOML_DO_NOT_TRACK": "True", "BENTOML_HOME": str(log.parent / "home")}
+    with stacks.serving("bentoml", command, port, "/readyz", log, env) as s:
+        yield s

@@ -11,6 +11,8 @@ sum of its numeric values (strings count their length), confidence is 0.5.
     /ray/predict      POST {"df": "<json>"} → {"prediction": [...], "confidence": [...]}
     /mlflow/invocations  POST dataframe_split|_records|inputs|instances → {"predictions": [...]}
     /mlflow/version   GET → "2.17.0" (or "1.30.0" with mlflow_major = 1: bare lists, pandas-split)
+    /json/…           POST rows in any layout of format 'json', under any key path
+                      → {"predictions": [...]} (…/nested: {"output": {"scores": [...]}})
     /health           GET → ok
 """
 
@@ -124,7 +126,7 @@ class ModelServer(HttpServer):
                 return Response(200, version.encode(), "text/plain")
             if path.endswith(("/health", "/ping")):
                 return Response(200, b"ok", "text/plain")
-            if path.endswith(("/predict", "/invocations")):  # as FastAPI answers a GET
+            if path.endswith(("/predict", "/invocations")) or path.startswith("/json/"):
                 return Response(405, b'{"detail": "Method Not Allowed"}')
             return Response(404, b'{"detail": "Not Found"}')
         try:
@@ -142,6 +144,8 @@ class ModelServer(HttpServer):
             frame = rows_of(columns_of(body["df"]))
         elif path.endswith("/invocations"):
             frame = rows_of(mlflow_columns(request.content_type, request.body))
+        elif path.startswith("/json/"):
+            frame = _json_rows(body)
         else:
             return Response(404, b'{"detail": "Not Found"}')
         record = _record(path, frame, body, request.headers)
@@ -178,6 +182,9 @@ class ModelServer(HttpServer):
         reply: Any
         if path.endswith("/predict"):
             reply = {"prediction": predictions, "confidence": [0.5] * len(predictions)}
+        elif path.startswith("/json/"):
+            nested = path.endswith("/nested")
+            reply = {"output": {"scores": predictions}} if nested else {"predictions": predictions}
         elif self.mlflow_major == 1:
             reply = predictions
         else:
@@ -186,6 +193,22 @@ class ModelServer(HttpServer):
         if m and m.drip:
             return Response(200, _dripped(data, m.drip), length=len(data))
         return Response(200, data)
+
+
+def _json_rows(body: Any) -> list[dict[str, Any]]:
+    """Rows of any layout of format 'json', under any chain of one-key objects: records,
+    split, columns, or rows as lists (named c0, c1, …)."""
+    while isinstance(body, dict) and len(body) == 1:
+        (inner,) = body.values()
+        rows = isinstance(inner, list) and bool(inner) and isinstance(inner[0], dict | list)
+        if not (isinstance(inner, dict) or rows):
+            break
+        body = inner
+    if isinstance(body, dict) and set(body) == {"columns", "data"}:
+        return [dict(zip(body["columns"], row, strict=True)) for row in body["data"]]
+    if isinstance(body, dict):
+        return rows_of(columns_of(body))
+    return [r if isinstance(r, dict) else {f"c{i}": v for i, v in enumerate(r)} for r in body]
 
 
 def _filler(size: int) -> Iterator[bytes]:

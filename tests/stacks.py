@@ -1,4 +1,5 @@
-"""Real servers for tests: MLflow's scoring server, the example Ray Serve app, and PostgreSQL.
+"""Real servers for tests: MLflow's scoring server, the example Ray Serve app, MLServer, KServe's
+ModelServer and a BentoML service (each in a venv of its own, `server_env`), and PostgreSQL.
 
 Each model server is a subprocess in a process group of its own, on a free 127.0.0.1 port,
 polled on its health URL until it answers (a generous deadline: they take 10–25 s on a loaded
@@ -9,8 +10,10 @@ with the reason, or fails when BYOM_REQUIRE_SERVERS=1 (CI must exercise them).
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -54,7 +57,15 @@ def free_port() -> int:
 class Served:
     """A server process started by a test session: its URL, its log, how long it took."""
 
-    def __init__(self, name: str, argv: Sequence[str], port: int, health: str, log: Path):
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        port: int,
+        health: str,
+        log: Path,
+        env: dict[str, str] | None = None,
+    ):
         self.name = name
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -67,6 +78,7 @@ class Served:
             "PYTHONUNBUFFERED": "1",
             # mlflow starts `uvicorn` from PATH: the test's own environment, activated or not
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            **(env or {}),
         }
         with log.open("wb") as out:
             self.process = subprocess.Popen(
@@ -117,8 +129,15 @@ class Served:
 
 
 @contextmanager
-def serving(name: str, argv: Sequence[str], port: int, health: str, log: Path) -> Iterator[Served]:
-    served = Served(name, argv, port, health, log)
+def serving(
+    name: str,
+    argv: Sequence[str],
+    port: int,
+    health: str,
+    log: Path,
+    env: dict[str, str] | None = None,
+) -> Iterator[Served]:
+    served = Served(name, argv, port, health, log, env)
     try:
         yield served.wait_healthy()
     finally:
@@ -149,6 +168,68 @@ def mlflow_command(model: Path, port: int) -> list[str]:
 
 def ray_serve_command(port: int) -> list[str]:
     return [sys.executable, str(EXAMPLES / "ray_serve" / "app.py"), "--port", str(port)]
+
+
+# model servers in venvs of their own -----------------------------------------------------------
+
+SERVER_ENVS = ROOT / ".venv-servers"
+MODEL_SERVERS = ("mlserver", "kserve", "bento")
+"""Examples whose requirements.txt pins a model server: their pins clash with each other's and
+with ours (fastapi, starlette, opentelemetry), so each gets a venv of its own."""
+_installing: dict[str, subprocess.Popen[bytes]] = {}
+
+
+def server_env(name: str) -> Path:
+    """The bin folder of a venv holding examples/<name>/requirements.txt, made on first use:
+    every missing one at once, in parallel (about 1.5 minutes), reused while the requirements
+    stay the same."""
+    for each in MODEL_SERVERS:
+        folder, wanted = SERVER_ENVS / each, (EXAMPLES / each / "requirements.txt").read_text()
+        marker = folder / "requirements.done"
+        if each in _installing or (marker.exists() and marker.read_text() == wanted):
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        requirements = EXAMPLES / each / "requirements.txt"
+        script = (
+            f'"{sys.executable}" -m venv --clear "{folder}" && '
+            f'"{folder}/bin/pip" install -q -r "{requirements}" && cp "{requirements}" "{marker}"'
+        )
+        with (SERVER_ENVS / f"{each}.log").open("wb") as log:
+            _installing[each] = subprocess.Popen(
+                ["sh", "-c", script], stdout=log, stderr=subprocess.STDOUT
+            )
+    process = _installing.get(name)
+    if process is not None and process.wait(timeout=1200) != 0:
+        tail = (SERVER_ENVS / f"{name}.log").read_text(errors="replace")[-2000:]
+        unavailable(f"cannot install examples/{name}/requirements.txt:\n{tail}")
+    return SERVER_ENVS / name / "bin"
+
+
+def mlserver_command(folder: Path, port: int) -> list[str]:
+    """`mlserver start` of examples/mlserver/models copied into `folder`, its scikit-learn
+    model trained there, on 127.0.0.1:`port`."""
+    bin_ = server_env("mlserver")
+    models = folder / "models"
+    shutil.copytree(EXAMPLES / "mlserver" / "models", models)
+    train = [str(bin_ / "python"), str(EXAMPLES / "mlserver" / "train.py")]
+    subprocess.run([*train, "--output", str(models / "rent")], check=True, timeout=300)
+    settings = {
+        "host": "127.0.0.1",
+        "http_port": port,
+        "grpc_port": free_port(),
+        "metrics_port": free_port(),
+        "metrics_endpoint": None,
+        "parallel_workers": 0,  # inference in the server's process: no worker pool
+    }
+    (models / "settings.json").write_text(json.dumps(settings))
+    return [str(bin_ / "mlserver"), "start", str(models)]
+
+
+def kserve_command(port: int) -> list[str]:
+    """examples/kserve/server.py on 127.0.0.1:`port` (HTTP only)."""
+    server = EXAMPLES / "kserve" / "server.py"
+    python = server_env("kserve") / "python"
+    return [str(python), str(server), "--http_port", str(port), "--enable_grpc", "false"]
 
 
 # PostgreSQL ------------------------------------------------------------------------------------

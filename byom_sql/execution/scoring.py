@@ -24,7 +24,7 @@ from byom_sql.catalog import Predictor
 from byom_sql.errors import ModelCodeError, ModelError, ModelProtocolError
 from byom_sql.models import Adapter, adapter_for
 from byom_sql.models.calls import Call
-from byom_sql.models.codec import to_arrow
+from byom_sql.models.codec import Outputs, to_arrow
 from byom_sql.models.transport import Policy, Reply, Request, wait
 from byom_sql.planning.plan import Predict
 from byom_sql.result import Progress
@@ -103,29 +103,31 @@ class _Scorer:
 
     def finish(self, batch: _Batch) -> pa.Table:
         """The batch's outputs, in row order: cached, predicted, or failed."""
-        columns: dict[str, list[Any]] = {}
+        columns: Outputs = {}
         errors: list[str | None] = []
         if batch.flight is not None:
             columns, errors = self._outcome(batch.flight)
         rows = batch.sent.num_rows
+        if batch.cached or batch.keys is not None:  # mixed with cached rows, or stored
+            columns = {name: _listed(values) for name, values in columns.items()}
         if batch.cached:
             merged, failed = _merged(batch, columns, errors)
         else:  # every row was sent: the outputs are in row order already
-            merged, failed = columns, errors or [None] * rows
-        self.stats.failed += sum(e is not None for e in failed)
+            merged, failed = columns, errors  # empty: no row failed
+        self.stats.failed += sum(e is not None for e in errors)
         if batch.keys is not None and batch.todo:
             self.session.catalog.cache.store(
                 self.predictor,
                 [
                     (batch.keys[i], {n: merged[n][i] for n in columns})
                     for i in batch.todo
-                    if failed[i] is None
+                    if not failed or failed[i] is None
                 ],
             )
         kept = batch.sent if self.step.constants else None
         return output_table(merged, rows, self.predictor, self.adapter.where, kept, failed)
 
-    def _outcome(self, flight: _Flight) -> tuple[dict[str, list[Any]], list[str | None]]:
+    def _outcome(self, flight: _Flight) -> tuple[Outputs, list[str | None]]:
         """Predictions of a flight's rows, and per row the error that left it without one."""
         try:
             return self._decode(flight), []
@@ -135,7 +137,7 @@ class _Scorer:
             budget = [SPLIT_CALLS]
             return self._split(flight.rows, error, budget)
 
-    def _decode(self, flight: _Flight) -> dict[str, list[Any]]:
+    def _decode(self, flight: _Flight) -> Outputs:
         outcome: Any = None
         try:
             outcome = wait(flight.future, self.session.cancel)
@@ -148,7 +150,7 @@ class _Scorer:
 
     def _split(
         self, rows: pa.Table, error: ModelError, budget: list[int]
-    ) -> tuple[dict[str, list[Any]], list[str | None]]:
+    ) -> tuple[Outputs, list[str | None]]:
         """Bisect `rows`, which failed with `error`, down to the rows that fail."""
         count = rows.num_rows
         if count == 1 or budget[0] < 2:
@@ -157,7 +159,7 @@ class _Scorer:
         half = count // 2
         parts = [rows.slice(0, half), rows.slice(half)]
         flights = [_Flight(self.adapter, part, self.policy) for part in parts]
-        columns: dict[str, list[Any]] = {}
+        columns: Outputs = {}
         errors: list[str | None] = []
         done = 0
         for part, flight in zip(parts, flights, strict=True):
@@ -167,8 +169,8 @@ class _Scorer:
             except ROW_ERRORS as failure:
                 found, found_errors = self._split(part, failure, budget)
             for name in dict.fromkeys([*columns, *found]):
-                before = columns.get(name, [None] * done)
-                columns[name] = before + found.get(name, [None] * part.num_rows)
+                before = _listed(columns.get(name, [None] * done))
+                columns[name] = before + _listed(found.get(name, [None] * part.num_rows))
             errors += found_errors
             done += part.num_rows
         return columns, errors
@@ -221,14 +223,19 @@ def uncached(session: Session, predictor: Predictor, sent: pa.Table) -> Uncached
     return Uncached(rows, indexes, cached, keys)
 
 
+def _listed(values: list[Any] | pa.Array[Any]) -> list[Any]:
+    """Outputs as Python values, where they are mixed with cached ones or stored."""
+    return values.to_pylist() if isinstance(values, pa.Array) else values
+
+
 def _merged(
-    batch: _Batch, columns: dict[str, list[Any]], errors: list[str | None]
-) -> tuple[dict[str, list[Any]], list[str | None]]:
+    batch: _Batch, columns: Outputs, errors: list[str | None]
+) -> tuple[Outputs, list[str | None]]:
     """Cached and predicted outputs interleaved in row order, and each row's error."""
     predicted = {row: index for index, row in enumerate(batch.todo)}
     rows = batch.sent.num_rows
     names = list(dict.fromkeys([*columns, *(k for o in batch.cached.values() for k in o)]))
-    merged: dict[str, list[Any]] = {}
+    merged: Outputs = {}
     for name in names:
         fresh = columns.get(name)
         merged[name] = [
@@ -307,7 +314,7 @@ def typed_inputs(inputs: pa.Table, predictor: Predictor, features: list[str]) ->
 
 
 def output_table(
-    columns: Mapping[str, list[Any]],
+    columns: Mapping[str, list[Any] | pa.Array[Any]],
     rows: int,
     predictor: Predictor,
     where: str,

@@ -12,10 +12,12 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from byom_sql.catalog import Predictor
-from byom_sql.errors import FeatureNotSupported, ModelError, ModelUnavailable
-from byom_sql.models import mlflow
+from byom_sql.errors import FeatureNotSupported, InvalidOption, ModelError, ModelUnavailable
+from byom_sql.models import codec, json_api, mlflow, tensors
+from byom_sql.models.json_api import JsonApi
 from byom_sql.models.python import PythonAdapter, PythonRuntime
 from byom_sql.models.ray_serve import RayServe
+from byom_sql.models.tensors import OpenInference
 from byom_sql.models.transport import Policy, Request, Transport
 
 
@@ -27,7 +29,7 @@ class Adapter(Protocol):
 
     def prepare(self, batch: pa.Table) -> Any: ...
     def send(self, prepared: Any, policy: Policy) -> Future[Any]: ...
-    def predictions(self, outcome: Any, rows: int) -> dict[str, list[Any]]: ...
+    def predictions(self, outcome: Any, rows: int) -> codec.Outputs: ...
 
 
 _mlflow_versions: dict[str, int] = {}
@@ -52,6 +54,10 @@ def adapter_for(
     if predictor.format == "mlflow":
         version = _mlflow_version(predictor, transport, headers, probe)
         return mlflow.MLflow(predictor, transport, version, headers)
+    if predictor.format == "oip":
+        return OpenInference(predictor, transport, headers)
+    if predictor.format in ("json", "bentoml"):
+        return JsonApi(predictor, transport, headers)
     raise FeatureNotSupported(f"predictor {predictor.name}: unknown format {predictor.format!r}")
 
 
@@ -88,6 +94,51 @@ def check_endpoint(
             f"{policy.label}: the endpoint does not answer: GET {probe} gave HTTP {reply.status}",
             hint="check url.predict and that the model server is up",
         )
+
+
+def discover(
+    predictor: Predictor, transport: Transport, headers: dict[str, str], policy: Policy
+) -> dict[str, Any]:
+    """Options read from the endpoint at CREATE PREDICTOR (this is also its check): an Open
+    Inference server's model metadata, a BentoML service's parameter name and layout."""
+    url = predictor.options["url.predict"]
+    if predictor.format == "oip":
+        metadata = tensors.model_url(url)
+        assert metadata is not None  # validate_predictor checked the route
+        model = _get_json(metadata, transport, headers, policy, "the model's metadata")
+        try:
+            server = _get_json(tensors.server_url(url), transport, headers, policy, "")
+        except ModelError:
+            server = None  # only tells whether binary tensors are read
+        return tensors.discovered(predictor.options, predictor.targets, model, server)
+    if predictor.format == "bentoml" and "body_key" not in predictor.options:
+        document = _get_json(json_api.docs_url(url), transport, headers, policy, "")
+        found = json_api.bentoml_options(document, url)
+        if not found:
+            raise InvalidOption(
+                f"predictor {predictor.name}: the service's API document does not describe "
+                f"{url} as an API with one parameter",
+                hint="give body_key (the API's parameter name) and request_layout",
+                key="body_key",
+            )
+        return found
+    check_endpoint(predictor, transport, headers, policy)
+    return {}
+
+
+def _get_json(
+    url: str, transport: Transport, headers: dict[str, str], policy: Policy, what: str
+) -> Any:
+    reply = transport.call(Request("GET", url, headers=headers), policy)
+    if reply.status != 200 and policy.opaque:
+        raise ModelUnavailable(f"{policy.label}: the model endpoint failed")
+    if reply.status != 200:
+        raise ModelUnavailable(
+            f"{policy.label}: GET {url} gave HTTP {reply.status}: {codec.error_text(reply)}",
+            hint=f"check url.predict{' (it names the model)' if what else ''} and that the "
+            "model server is up",
+        )
+    return codec.parse_reply(reply, policy.label)
 
 
 def _mlflow_version(

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from concurrent.futures import Future
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import orjson
@@ -24,6 +24,8 @@ JSON = "application/json"
 # MindsDB's names for the extra per-row outputs of a model
 EXTRA_NAMES = {"lower": "min", "upper": "max"}
 TARGET_KEYS = ("prediction", "predictions")
+Outputs: TypeAlias = "dict[str, list[Any] | pa.Array[Any]]"
+"""A batch's outputs by column name: Python values, or Arrow arrays decoded without them."""
 
 
 class HttpAdapter:
@@ -149,6 +151,8 @@ def error_text(reply: Reply) -> str:
         value = json.loads(reply.body)
     except ValueError:
         return _snippet(reply.body)
+    if isinstance(value, list) and len(value) == 1:  # BentoML: [{"error": …}]
+        value = value[0]
     if isinstance(value, dict):
         for key in ("message", "detail", "error", "error_message"):
             if value.get(key):
@@ -208,30 +212,34 @@ def _from_mapping(
             raise ModelProtocolError(
                 f"{where}: returned {len(values)} values of {key!r} for {rows} rows"
             )
-    by_lower = {k.lower(): k for k in lists}
+    out: dict[str, list[Any]] = {}
+    for key, name in output_names(list(lists), targets, where, list(mapping)).items():
+        if name in targets:
+            out.update(prediction_columns(lists[key], [name], rows, where))
+        else:
+            out[name] = lists[key]
+    return out
+
+
+def output_names(
+    keys: list[str], targets: Sequence[str], where: str, shown: list[str] | None = None
+) -> dict[str, str]:
+    """The column each of a reply's outputs becomes: a target of the same name; for a single
+    target without one, `prediction(s)` or else the first output; the rest are extra outputs
+    named `<target>_<key>`. `shown`: the keys to list when a target has no output."""
+    by_lower = {k.lower(): k for k in keys}
     found = {t: by_lower[t.lower()] for t in targets if t.lower() in by_lower}
     missing = [t for t in targets if t not in found]
-    if missing and len(targets) == 1:
-        chosen = next((by_lower[k] for k in TARGET_KEYS if k in by_lower), None)
-        if chosen is None and len(lists) >= 1:
-            chosen = next(iter(lists))
-        if chosen is not None:
-            found[targets[0]] = chosen
-            missing = []
+    if missing and len(targets) == 1 and keys:
+        found[targets[0]] = next((by_lower[k] for k in TARGET_KEYS if k in by_lower), keys[0])
+        missing = []
     if missing:
         raise ModelProtocolError(
             f"{where}: the reply has no values for {', '.join(missing)} "
-            f"(keys: {', '.join(mapping) or 'none'})"
+            f"(keys: {', '.join(keys if shown is None else shown) or 'none'})"
         )
-    out: dict[str, list[Any]] = {}
-    for target, key in found.items():
-        nested = prediction_columns(lists[key], [target], rows, where)
-        out.update(nested)
-    used = set(found.values())
-    for key, values in lists.items():
-        if key not in used:
-            out[_extra_name(targets, key)] = values
-    return out
+    names = {key: target for target, key in found.items()}
+    return {key: names.get(key) or _extra_name(targets, key) for key in keys}
 
 
 def _extra_name(targets: Sequence[str], key: str) -> str:
@@ -254,7 +262,9 @@ def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def to_arrow(values: list[Any], name: str, where: str) -> pa.Array[Any]:
+def to_arrow(values: list[Any] | pa.Array[Any], name: str, where: str) -> pa.Array[Any]:
+    if isinstance(values, pa.Array):
+        return values
     try:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError):

@@ -8,13 +8,12 @@ bare list. Training happens outside: MLflow predictors have no train endpoint.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pyarrow as pa
 
 from byom_sql.catalog import Predictor
-from byom_sql.models import codec
+from byom_sql.models import codec, json_api
 from byom_sql.models.transport import Reply, Request, Transport
 
 
@@ -30,25 +29,28 @@ class MLflow(codec.HttpAdapter):
         self.headers = {"Content-Type": content_type, **headers}
 
     def predict_request(self, table: pa.Table) -> Request:
-        return Request("POST", self.url, codec.dumps(self._body(table)), self.headers)
+        return Request("POST", self.url, self._body(table), self.headers)
 
-    def _body(self, table: pa.Table) -> Any:
-        split = {"columns": table.column_names, "data": codec.rows(table)}
+    def _body(self, table: pa.Table) -> bytes:
         if self.version == 1:
-            return split
-        if self.layout == "inputs":
-            return {"inputs": {n: codec.column_values(table.column(n)) for n in table.column_names}}
-        if self.layout == "dataframe_records":
-            return {"dataframe_records": table.to_pylist()}
-        if self.layout == "instances":
-            return {"instances": table.to_pylist()}
-        return {"dataframe_split": split}
+            return json_api.rows_json(table, "split")
+        layout = LAYOUTS[self.layout]
+        return json_api.wrapped(self.layout, json_api.rows_json(table, layout))
 
-    def predictions(self, reply: Reply, rows: int) -> dict[str, list[Any]]:
+    def predictions(self, reply: Reply, rows: int) -> codec.Outputs:
         value = codec.parse_reply(reply, self.where)
         if isinstance(value, dict) and "predictions" in value:
             value = value["predictions"]
-        return codec.prediction_columns(value, self.predictor.targets, rows, self.where)
+        return dict(codec.prediction_columns(value, self.predictor.targets, rows, self.where))
+
+
+LAYOUTS = {
+    "dataframe_split": "split",
+    "dataframe_records": "records",
+    "inputs": "columns",
+    "instances": "records",
+}
+"""MLflow's request formats as the JSON layouts they are."""
 
 
 def version_url(predict_url: str) -> str:

@@ -436,8 +436,8 @@ class PythonAdapter:
     def send(self, prepared: tuple[int, Any], policy: Policy) -> concurrent.futures.Future[Any]:
         return self.runtime.submit(self._call, prepared)
 
-    def predictions(self, outcome: Any, rows: int) -> dict[str, list[Any]]:
-        return codec.prediction_columns(outcome, self.predictor.targets, rows, self.where)
+    def predictions(self, outcome: Any, rows: int) -> codec.Outputs:
+        return dict(codec.prediction_columns(outcome, self.predictor.targets, rows, self.where))
 
     def _call(self, prepared: tuple[int, Any]) -> Any:
         try:

@@ -32,7 +32,7 @@ class RayServe(codec.HttpAdapter):
     def predict_request(self, table: pa.Table) -> Request:
         return Request("POST", self.url, self._frame(table), self.headers)
 
-    def predictions(self, reply: Reply, rows: int) -> dict[str, list[Any]]:
+    def predictions(self, reply: Reply, rows: int) -> codec.Outputs:
         where = self.where
         value = codec.parse_reply(reply, where)
         if not isinstance(value, dict) or "prediction" not in value:
@@ -40,7 +40,7 @@ class RayServe(codec.HttpAdapter):
                 f"{where}: the reply should be an object with a 'prediction' list, got "
                 f"{codec._snippet(reply.body)}"
             )
-        return codec.prediction_columns(value, self.predictor.targets, rows, where)
+        return dict(codec.prediction_columns(value, self.predictor.targets, rows, where))
 
     def train_request(self, table: pa.Table) -> Request:
         assert self.train_url is not None

@@ -57,6 +57,8 @@ class Reply:
     retry_after: float | None = None  # seconds, from a 429 or 503
     trace: tuple[int | None, ...] = ()
     """The status of every attempt, this one last (None: no reply); the call log reads it."""
+    json_length: int | None = None
+    """Inference-Header-Content-Length: the JSON head of a binary tensor reply."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,7 @@ class Transport:
                     url=request.url,
                     location=headers.get("location"),
                     retry_after=_retry_after(headers.get("retry-after")),
+                    json_length=_json_length(headers.get("inference-header-content-length")),
                 )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise _Retryable(_reason(exc)) from None
@@ -324,6 +327,10 @@ def wait(future: concurrent.futures.Future[T], cancelled: threading.Event | None
 
 def _backoff(attempt: int) -> float:
     return random.uniform(0, min(MAX_BACKOFF, 0.1 * 2**attempt))
+
+
+def _json_length(value: str | None) -> int | None:
+    return int(value) if value is not None and value.strip().isdigit() else None
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from sqlglot import exp
@@ -9,7 +10,7 @@ from sqlglot import exp
 from byom_sql.catalog import DEFAULT_PROJECT, Predictor
 from byom_sql.dialect import nodes
 from byom_sql.errors import InvalidOption, ModelError, UndefinedObject
-from byom_sql.models import check_endpoint
+from byom_sql.models import discover
 from byom_sql.models.transport import Policy
 from byom_sql.options import check_options, validate_predictor
 from byom_sql.result import Result
@@ -43,7 +44,13 @@ def create(session: Session, node: nodes.CreatePredictor) -> Result:
     if predictor.format == "python":
         predictor = python.prepare(session, predictor)
     elif source is None and options.get("check", True):
-        _check_endpoint(session, predictor)
+        predictor = _checked(session, predictor)
+    elif predictor.format == "bentoml" and "body_key" not in options:
+        raise InvalidOption(
+            "format 'bentoml' without the endpoint check needs body_key (the API's parameter name)",
+            hint="add body_key = '<parameter>' and request_layout, or drop check = false",
+            key="body_key",
+        )
     predictor = catalog.add_predictor(predictor, replace_existing=bool(node.args.get("replace")))
     if source:
         training.train(session, predictor, source)
@@ -89,9 +96,10 @@ def drop(session: Session, node: nodes.DropPredictor) -> Result:
     return Result(f"DROP {node.args['kind']}")
 
 
-def _check_endpoint(session: Session, predictor: Predictor) -> None:
+def _checked(session: Session, predictor: Predictor) -> Predictor:
     """A predictor without training data is ready at once: make sure its endpoint is up, so
-    the first query does not find out (MindsDB #4868)."""
+    the first query does not find out (MindsDB #4868), and keep what the endpoint says about
+    itself (a model's tensors, a service's parameter)."""
     config = session.config
     policy = Policy(
         timeout=min(predictor.options.get("timeout", config.timeout), CHECK_TIMEOUT),
@@ -101,11 +109,16 @@ def _check_endpoint(session: Session, predictor: Predictor) -> None:
         opaque=not session.trusted,
     )
     try:
-        check_endpoint(predictor, session.transport, session.catalog.headers(predictor), policy)
+        found = discover(predictor, session.transport, session.catalog.headers(predictor), policy)
     except ModelError as error:
         skip = "USING check = false creates the predictor without this check"
         error.hint = f"{error.hint}; {skip}" if error.hint else skip
         raise
+    if not found:
+        return predictor
+    options = {**predictor.options, **found}
+    validate_predictor(options, predictor.targets)
+    return dataclasses.replace(predictor, options=options)
 
 
 def check_hosts(session: Session, name: str, options: dict[str, Any]) -> None:
