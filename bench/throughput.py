@@ -2,7 +2,7 @@
 
     python bench/throughput.py [--rows 100000] [--repeat 5] [--no-mlflow] [--no-oip]
                                [--rss-rows 10000000] [--sweep] [--rss-steps 1000000,3000000]
-                               [--json FILE]
+                               [--memory-limit 400MB] [--json FILE]
 
 For each endpoint — our fast model server (bench/fast_model_server.py) and a real MLflow scoring
 server (`mlflow models serve`, if mlflow and scikit-learn are installed) — it times, interleaved:
@@ -324,9 +324,9 @@ def report(endpoint: Endpoint | Tensors, rates: dict[str, float]) -> None:
         print(f"  byom_sql / handwritten = {rates['byom_sql'] / rates['handwritten']:.2f}")
 
 
-def peak_rss(url: str, rows: int) -> None:
+def peak_rss(url: str, rows: int, memory_limit: str) -> None:
     """Child process: score `rows` rows into a table; print the peak RSS."""
-    con = byom_sql.connect()
+    con = byom_sql.connect(**({"memory_limit": memory_limit} if memory_limit != "-" else {}))
     con.sql(TABLE_SQL.format(rows=rows))
     con.sql(
         f"CREATE PREDICTOR m PREDICT y USING url.predict = '{url}/predict', "
@@ -355,9 +355,9 @@ def sweep(endpoint: Endpoint, database: str, rows: int, repeat: int) -> list[dic
     return points
 
 
-def rss_run(url: str, rows: int) -> dict[str, float]:
+def rss_run(url: str, rows: int, memory_limit: str) -> dict[str, float | str]:
     child = subprocess.run(
-        [sys.executable, __file__, "--rss-child", url, str(rows)],
+        [sys.executable, __file__, "--rss-child", url, str(rows), memory_limit],
         capture_output=True,
         text=True,
         check=True,
@@ -365,6 +365,7 @@ def rss_run(url: str, rows: int) -> dict[str, float]:
     before, after, elapsed = child.stdout.split()[1:]
     return {
         "rows": rows,
+        "memory_limit": memory_limit,
         "rss_before_mb": float(before),
         "rss_peak_mb": float(after),
         "seconds": float(elapsed),
@@ -388,10 +389,15 @@ def main() -> None:
     )
     parser.add_argument("--sweep", action="store_true", help="batch size × concurrency sweep")
     parser.add_argument("--json", help="where to write the results (default bench/results/)")
-    parser.add_argument("--rss-child", nargs=2, metavar=("URL", "ROWS"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--memory-limit",
+        default="400MB",
+        help="the engine's memory_limit in the peak-memory runs ('-': DuckDB's default)",
+    )
+    parser.add_argument("--rss-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
-        peak_rss(args.rss_child[0], int(args.rss_child[1]))
+        peak_rss(args.rss_child[0], int(args.rss_child[1]), args.rss_child[2])
         return
     workdir = Path(tempfile.mkdtemp(prefix="byom-bench-"))
     database = str(workdir / "bench.duckdb")
@@ -429,10 +435,11 @@ def main() -> None:
         steps = steps or ([args.rss_rows] if args.rss_rows else [])
         results["rss"] = []
         for rows in steps:
-            run = rss_run(fast_url, rows)
+            run = rss_run(fast_url, rows, args.memory_limit)
             results["rss"].append(run)  # type: ignore[attr-defined]
             print(
-                f"\npeak RSS scoring {rows:,} rows into a table: {run['rss_peak_mb']:.0f} MB "
+                f"\npeak RSS scoring {rows:,} rows into a table (memory_limit "
+                f"{args.memory_limit}): {run['rss_peak_mb']:.0f} MB "
                 f"({run['rss_before_mb']:.0f} MB after loading the table; {run['seconds']} s)"
             )
         write_results("throughput", results, args.json)

@@ -37,6 +37,10 @@ class EngineConfig:
     only with --python-models."""
     debug: bool = False
     """Put the traceback of a Python model's exception in the error message."""
+    memory_limit: str | None = None
+    """DuckDB's memory_limit ('1GB'): past it, joins, sorts, DISTINCT and temporary tables
+    spill to disk. None: DuckDB's default, 80% of the machine's memory. Engine-wide; sessions
+    cannot change it."""
     external_access: bool = True
     """False: once the catalog's databases are attached, DuckDB may not touch files or load
     extensions (read_csv('/etc/passwd'), COPY, ATTACH, INSTALL fail). Irreversible for the

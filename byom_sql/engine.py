@@ -52,7 +52,11 @@ class Engine:
         self.config = config or EngineConfig()
         self.path = database
         with duckdb_errors():
-            self._db = duckdb.connect(database, read_only=self.config.read_only)
+            limit = self.config.memory_limit
+            settings: dict[str, str | bool | int | float | list[str]] = (
+                {"memory_limit": limit} if limit is not None else {}
+            )
+            self._db = duckdb.connect(database, read_only=self.config.read_only, config=settings)
             secrets = SecretStore(database, read_only=self.config.read_only)
             self.catalog = Catalog(self._db.cursor(), secrets, read_only=self.config.read_only)
             self.attachments: Attachments = attach_all(self.catalog, self._db.cursor())

@@ -7,6 +7,8 @@ import pyarrow as pa
 import pytest
 
 import byom_sql
+from byom_sql.execution import local
+from tests import pymodels
 from tests.conftest import create_byom, load_home_rentals
 from tests.model_server import ModelServer
 
@@ -366,3 +368,17 @@ def test_a_preview_without_inputs_gives_no_rows_and_the_columns(
     assert [str(t) for t in res.schema.types][1:] == ["int64", "int64"]
     assert rentals.sql("SELECT count(*) FROM byom").fetchall() == [(0,)]
     assert len(model_server.requests) == before  # no model call for no rows
+
+
+def test_outputs_are_written_away_a_window_at_a_time(
+    con: byom_sql.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large step's inputs are read, and its outputs written into DuckDB, a window at a
+    time: rows stay in order across windows, and an output NULL in the first window and text
+    in a later one is widened."""
+    monkeypatch.setattr(local, "WINDOW_ROWS", 25)
+    con.create_predictor("noted", pymodels.noted, predict="y", batch_size=10)
+    con.sql("CREATE TABLE t AS SELECT (i * 7919) % 1000 AS a FROM range(1000) r(i)")
+    rows = con.sql("SELECT t.a, p.y, p.y_note FROM t JOIN noted AS p").fetchall()
+    assert len(rows) == 1000
+    assert all(y == 2 * a and note == (None if a < 30 else f"n{a}") for a, y, note in rows)

@@ -274,3 +274,21 @@ def test_model_errors_do_not_map_ports_for_a_wire_client(server: WireServer) -> 
     for message in (str(checked.value), str(raised.value)):
         assert "the model endpoint failed" in message
         assert "refused" not in message.lower() and str(closed) not in message
+
+
+def test_the_server_memory_limit_is_the_operators(tmp_path: Path) -> None:
+    """`serve --memory-limit` bounds DuckDB for every session; a client sees it and cannot
+    change it. `connect(memory_limit=…)` does the same in a program."""
+    server = WireServer(tmp_path, "--memory-limit", "300MB")
+    try:
+        with psycopg.connect(server.dsn, autocommit=True) as client:
+            shown = client.execute("SELECT current_setting('memory_limit')").fetchone()
+            assert shown == ("286.1 MiB",)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                client.execute("SET memory_limit = '10GB'")
+    finally:
+        server.stop()
+    with byom_sql.connect(memory_limit="1GB") as con:
+        assert con.sql("SELECT current_setting('memory_limit')").fetchone() == ("953.6 MiB",)
+    with pytest.raises(byom_sql.Error, match="Memory must have a number"):
+        byom_sql.connect(memory_limit="lots")

@@ -88,6 +88,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="model calls mindsdb.model_calls keeps (default: %(default)s)",
     )
+    parser.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="DuckDB's memory limit, e.g. 2GB: past it, large joins and sorts spill to disk "
+        "(default: 80%% of the machine's memory)",
+    )
     parser.add_argument("--tls-cert", metavar="FILE", help="TLS certificate (PEM)")
     parser.add_argument("--tls-key", metavar="FILE", help="TLS private key (PEM)")
     parser.add_argument(
@@ -165,6 +171,7 @@ def serve(args: argparse.Namespace) -> int:
         model_hosts=None if hosts == ("*",) else hosts,
         follow_redirects=args.follow_redirects,
         call_log_size=args.call_log_size,
+        memory_limit=args.memory_limit,
     )
     with Engine(args.database, engine_config) as engine:
         try:

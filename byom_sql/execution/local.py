@@ -19,7 +19,7 @@ from byom_sql import types
 from byom_sql.dialect import to_sql
 from byom_sql.duckdb_errors import duckdb_errors
 from byom_sql.errors import Error, NumericValueOutOfRange
-from byom_sql.execution.scoring import StepStats, score
+from byom_sql.execution.scoring import StepStats, scored_batches
 from byom_sql.planning.plan import Direct, Materialize, Plan, Predict
 from byom_sql.result import Result, command_of, json_columns, returns_rows
 from byom_sql.session import Session
@@ -27,6 +27,13 @@ from byom_sql.sqlbuild import cast, literal, names, quote
 
 INLINE_ROWS = 100
 """Predictions of at most this many rows go into the final statement as VALUES."""
+WINDOW_ROWS = 1_000_000
+"""A step's input rows are read from DuckDB, and its outputs written back, this many at a
+time: what Python holds of a large step."""
+
+
+ARROW_SCAN = "byom_arrow_rows"
+"""The name an Arrow table is registered under while DuckDB copies it."""
 
 
 class Temporaries:
@@ -47,6 +54,28 @@ class Temporaries:
         with duckdb_errors(query):
             self.cursor.execute(f"CREATE TEMP VIEW {quote(name)} AS {query}")
         self.made.append(("VIEW", name))
+
+    def table_of(self, name: str, table: pa.Table) -> None:
+        """A temporary table holding `table`'s rows (DuckDB's, so it can spill to disk)."""
+        self._from_arrow(f"CREATE TEMP TABLE {quote(name)} AS SELECT * FROM {ARROW_SCAN}", table)
+        self.made.append(("TABLE", name))
+
+    def append(self, name: str, table: pa.Table) -> None:
+        self._from_arrow(
+            f"INSERT INTO temp.{quote(name)} BY NAME SELECT * FROM {ARROW_SCAN}", table
+        )
+
+    def alter(self, name: str, column: str, kind: str) -> None:
+        with duckdb_errors():
+            self.cursor.execute(f"ALTER TABLE temp.{quote(name)} ALTER {quote(column)} TYPE {kind}")
+
+    def _from_arrow(self, statement: str, table: pa.Table) -> None:
+        with duckdb_errors():
+            self.cursor.register(ARROW_SCAN, table)
+            try:
+                self.cursor.execute(statement)
+            finally:
+                self.cursor.unregister(ARROW_SCAN)
 
     def arrow(self, name: str, table: pa.Table) -> None:
         with duckdb_errors():
@@ -149,21 +178,64 @@ def _predict(
             hint=f"RETRAIN {predictor.name} once the model endpoint works",
         )
     with step_inputs(session, step, temporary) as inputs:
-        scored = score(session, step, inputs.batches, inputs.schema, inputs.rows, stats)
-        if inputs.table is not None:  # a few rows, read whole: one table of outputs and inputs
-            return _joined(scored, inputs.table, step)
-    if step.constants:
-        return scored
-    outputs = f"{step.name}_out"
-    temporary.arrow(outputs, scored)
-    taken = [n for n in scored.column_names if n in step.features]
+        batches = scored_batches(session, step, inputs.batches, inputs.schema, inputs.rows, stats)
+        if inputs.table is not None or step.constants:
+            scored = pa.concat_tables(list(batches), promote_options="permissive")
+            if inputs.table is None:
+                return scored
+            return _joined(scored, inputs.table, step)  # a few rows: outputs and inputs
+        outputs = Spool(temporary, f"{step.name}_out")
+        for table in batches:
+            outputs.add(table)
+        outputs.flush()
+    taken = [n for n in outputs.columns if n in step.features]
     exclude = f" EXCLUDE ({names(taken)})" if taken else ""
     temporary.view(
         step.name,
-        f"SELECT o.*, i.*{exclude} FROM {quote(outputs)} AS o "
+        f"SELECT o.*, i.*{exclude} FROM temp.{quote(outputs.name)} AS o "
         f"POSITIONAL JOIN {quote(inputs_of(step))} AS i",
     )
     return None
+
+
+class Spool:
+    """A step's outputs, written into temporary table `name` a window at a time as they
+    arrive, so Python holds at most WINDOW_ROWS of them. Types that differ between batches
+    (a column NULL in the first, text in a later one) are widened as Arrow would."""
+
+    def __init__(self, temporary: Temporaries, name: str):
+        self.temporary, self.name = temporary, name
+        self.pending: list[pa.Table] = []
+        self.rows = 0
+        self.schema: pa.Schema | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        assert self.schema is not None, "flushed at least once"
+        names: list[str] = self.schema.names
+        return names
+
+    def add(self, table: pa.Table) -> None:
+        self.pending.append(table)
+        self.rows += table.num_rows
+        if self.rows >= WINDOW_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        table = pa.concat_tables(self.pending, promote_options="permissive")
+        self.pending, self.rows = [], 0
+        if self.schema is None:
+            self.schema = table.schema
+            self.temporary.table_of(self.name, table)
+            return
+        unified = pa.unify_schemas([self.schema, table.schema], promote_options="permissive")
+        for field in unified:
+            if field.type != self.schema.field(field.name).type:
+                self.temporary.alter(self.name, field.name, types.duckdb_type(field.type))
+        self.schema = unified
+        self.temporary.append(self.name, table)
 
 
 def read_later(plan: Plan, index: int) -> bool:
@@ -253,12 +325,31 @@ def step_inputs(session: Session, step: Predict, temporary: Temporaries) -> Iter
             whole = cursor.execute(f"SELECT * FROM {quote(table)}").to_arrow_table()
         yield Inputs(whole.to_batches(batch_size), whole.schema, rows, whole)
         return
+    first = _window(cursor, table, 0, batch_size)
+    yield Inputs(_windows(cursor, table, rows, batch_size, first), first.schema, rows)
+
+
+def _windows(
+    cursor: duckdb.DuckDBPyConnection, table: str, rows: int, batch_size: int, first: pa.Table
+) -> Iterator[pa.RecordBatch]:
+    """The table's rows in order, a window at a time (each a query of its own, so the cursor
+    is free between them for the outputs to be written)."""
+    for start in range(0, rows, _window_rows(batch_size)):
+        part = first if start == 0 else _window(cursor, table, start, batch_size)
+        yield from part.to_batches()
+
+
+def _window(cursor: duckdb.DuckDBPyConnection, table: str, start: int, batch_size: int) -> pa.Table:
+    end = start + _window_rows(batch_size)
+    query = f"SELECT * FROM temp.{quote(table)} WHERE rowid >= {start} AND rowid < {end}"
     with duckdb_errors():
-        reader = cursor.execute(f"SELECT * FROM {quote(table)}").to_arrow_reader(batch_size)
-    try:
-        yield Inputs(reader, reader.schema, rows)
-    finally:
-        reader.close()
+        window: pa.Table = cursor.execute(query).to_arrow_table(batch_size)
+    return window
+
+
+def _window_rows(batch_size: int) -> int:
+    """WINDOW_ROWS, rounded up to whole batches."""
+    return -(-WINDOW_ROWS // batch_size) * batch_size
 
 
 def inputs_of(step: Predict) -> str:

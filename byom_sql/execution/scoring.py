@@ -13,7 +13,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,54 +248,55 @@ def _merged(
     return merged, failed
 
 
-def score(
+def scored_batches(
     session: Session,
     step: Predict,
     batches: Iterable[pa.RecordBatch],
     schema: pa.Schema,
     total: int,
     stats: StepStats | None = None,
-) -> pa.Table:
-    """The model's outputs for every input row, in input order (with the typed inputs after
-    them when the step's inputs are constants)."""
+) -> Iterator[pa.Table]:
+    """The outputs of each batch in input order, as they arrive: a caller that writes them away
+    holds no more than the batches in flight. At least one table, empty for no rows."""
     stats = stats if stats is not None else StepStats()
     started = time.monotonic()
     scorer = _Scorer(session, step, stats)
     predictor = step.predictor
     progress = Progress(predictor.name, total)
     in_flight: collections.deque[_Batch] = collections.deque()
-    outputs: list[pa.Table] = []
+    first = True
 
-    def collect() -> None:
+    def collect() -> pa.Table:
+        nonlocal first
         batch = in_flight.popleft()
         failed = stats.failed
         table = scorer.finish(batch)
-        if not outputs and batch.todo and stats.failed == failed:  # what the model returns
+        if first and batch.todo and stats.failed == failed:  # what the model returns
             session.catalog.observe_outputs(predictor, table.schema)
-        outputs.append(table)
+        first = False
         progress.rows_done += batch.sent.num_rows
         progress.in_flight = len(in_flight)
         session.report(progress)
+        return table
 
     try:
         for batch in batches:
             while len(in_flight) >= step.batching.max_concurrency:
-                collect()
+                yield collect()
             in_flight.append(scorer.start(batch))
             progress.in_flight = len(in_flight)
             session.report(progress)
         while in_flight:
-            collect()
+            yield collect()
     finally:
         for pending in in_flight:
             if pending.flight is not None:
                 pending.flight.future.cancel()
         stats.seconds += time.monotonic() - started
-    if not outputs:
+    if first:
         features = list(step.features)
         kept = typed_inputs(schema.empty_table(), predictor, features) if step.constants else None
-        return output_table({}, 0, predictor, scorer.adapter.where, kept, [])
-    return pa.concat_tables(outputs, promote_options="permissive")
+        yield output_table({}, 0, predictor, scorer.adapter.where, kept, [])
 
 
 def typed_inputs(inputs: pa.Table, predictor: Predictor, features: list[str]) -> pa.Table:

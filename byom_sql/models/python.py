@@ -223,7 +223,10 @@ def without_decimals(table: pa.Table) -> pa.Table:
 def plain(value: Any) -> Any:
     """Lists, and dicts of lists, from what models return: numpy, pandas, Arrow, tuples."""
     if isinstance(value, pd.DataFrame):
-        return {str(k): column.tolist() for k, column in value.items()}
+        return {str(k): plain(column) for k, column in value.items()}
+    if isinstance(value, pd.Series | pd.Index) and pd.api.types.is_string_dtype(value.dtype):
+        missing = pd.isna(value).tolist()  # pandas' NaN in a text column is a NULL
+        return [None if gone else v for v, gone in zip(value.tolist(), missing, strict=True)]
     if isinstance(value, pd.Series | pd.Index | np.ndarray):
         return value.tolist()
     if isinstance(value, pa.Table | pa.RecordBatch):
