@@ -60,7 +60,9 @@ def rss(data: dict[str, Any], out: Path) -> Path | None:
     axis.plot(rows, before, marker=".", linestyle=":", label="with the table loaded")
     axis.axhline(1024, color="grey", linestyle="--", linewidth=1, label="1 GB target")
     rows_label = "rows scored (CREATE TABLE … AS SELECT … JOIN)"
-    _label(axis, rows_label, "MB", "Memory while scoring into a table")
+    limit = runs[-1].get("memory_limit")
+    title = "Memory while scoring into a table" + (f" (memory_limit {limit})" if limit else "")
+    _label(axis, rows_label, "MB", title)
     return _save(figure, out / "rss.png")
 
 

@@ -8,6 +8,7 @@ import pyarrow as pa
 
 import byom_sql
 from byom_sql.engine import parse_script
+from byom_sql.execution import direct
 from byom_sql.planning.plan import Plan
 from byom_sql.planning.planner import plan
 from tests.conftest import create_byom
@@ -79,3 +80,34 @@ def plan_of(con: byom_sql.Connection, sql: str) -> Plan:
 def test_types_survive_as_arrow(rentals: byom_sql.Connection) -> None:
     table = rentals.sql(WHERE).arrow()
     assert table.schema.field("initial_price").type == pa.int64()
+
+
+PARAMETERS = "SELECT * FROM byom WHERE initial_price IN ($1, $2) AND rental_price = $3"
+
+
+def test_parameters_are_planned_once_and_give_each_calls_rows(
+    rentals: byom_sql.Connection, model_server: ModelServer, monkeypatch
+) -> None:
+    """A statement with parameters is planned once (with stand-ins), then each call's values
+    are put in: the same rows as the statement written with those values."""
+    planned: list[object] = []
+    real = direct.plan
+    monkeypatch.setattr(direct, "plan", lambda *a, **k: planned.append(a) or real(*a, **k))
+    for values in [(1000, 2000, 3000), (1500, 2500, 3500), (1000, 4000, 2000)]:
+        got = rentals.sql(PARAMETERS, list(values)).arrow().sort_by("initial_price")
+        written = PARAMETERS.replace("$1", str(values[0])).replace("$2", str(values[1]))
+        expected = rentals.sql(written.replace("$3", str(values[2]))).arrow()
+        assert got.to_pylist() == expected.sort_by("initial_price").to_pylist()
+    assert len(planned) == 1 + 3  # the template, and each statement written out
+
+
+def test_parameters_the_template_cannot_take_are_planned_with_their_values(
+    rentals: byom_sql.Connection,
+) -> None:
+    same = rentals.sql(PARAMETERS, [1000, 1000, 3000]).fetchall()  # one distinct row
+    assert same == [(4000.0, 0.5, 1000, 3000)]
+    limited = "SELECT * FROM byom WHERE initial_price = $1 AND rental_price = 3000 LIMIT $2"
+    assert len(rentals.sql(limited, [1000, 1]).fetchall()) == 1
+    texts = "SELECT * FROM byom WHERE initial_price = $1 AND rental_price = $2"
+    assert rentals.sql(texts, ["1000", 3000]).fetchall() == [(4000.0, 0.5, 1000, 3000)]
+    assert rentals.sql(texts, [1000.0, 3000]).fetchall() == [(4000.0, 0.5, 1000, 3000)]

@@ -4,6 +4,7 @@ point statement handlers and the engine use to run a query."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 
 import duckdb
 import pyarrow as pa
@@ -17,7 +18,7 @@ from byom_sql.errors import Error
 from byom_sql.execution import call_log, local, postgres_types
 from byom_sql.execution import explain as explaining
 from byom_sql.planning.binding import Params, bind_parameters, reads_predictors
-from byom_sql.planning.plan import Plan
+from byom_sql.planning.plan import Plan, Template, stand_ins
 from byom_sql.planning.planner import plan
 from byom_sql.result import Result, command_of, json_columns, returns_rows
 from byom_sql.session import Session
@@ -47,7 +48,7 @@ def run(session: Session, node: exp.Expr, sql: str, params: Params = None) -> Re
     """A statement that is not one of ours: planned and run when it reads predictors, else
     handed to DuckDB as written."""
     text = sql
-    cached = session.plans.get(text) if params is None else None
+    cached = session.plans.get(text) if params is None else _templated(session, node, sql, params)
     if cached is not None:
         return local.run(session, cached)
     node, sql, planned = _prepare(session, node, sql, params)
@@ -56,6 +57,20 @@ def run(session: Session, node: exp.Expr, sql: str, params: Params = None) -> Re
             session.plans.keep(text, planned)
         return local.run(session, planned)
     return run_sql(session.cursor, sql, params, node)
+
+
+def _templated(session: Session, node: exp.Expr, sql: str, params: Params) -> Plan | None:
+    """The plan of a statement with positional parameters from its template (made by the first
+    call: planned with stand-in values), or None when it must be planned with its values."""
+    if not isinstance(params, Sequence) or isinstance(params, str):
+        return None
+    found = session.plans.template(sql, params)
+    if found is False:
+        values = stand_ins(params)
+        planned = _prepare(session, node, sql, values)[2] if values is not None else None
+        found = Template.of(planned, values) if planned and values else None
+        session.plans.keep_template(sql, params, found)
+    return found.bound(params) if isinstance(found, Template) else None
 
 
 def explain(

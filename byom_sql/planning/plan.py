@@ -14,8 +14,8 @@ can be printed (EXPLAIN), looked at (the cache, per-row errors) and run more tha
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlglot import exp
@@ -23,6 +23,7 @@ from sqlglot import exp
 from byom_sql.catalog import Predictor
 from byom_sql.config import EngineConfig
 from byom_sql.dialect import to_sql
+from byom_sql.sqlbuild import literal
 
 
 @dataclass(frozen=True)
@@ -127,27 +128,124 @@ class Plan:
         return "\n".join([*(str(s) for s in self.steps), final])
 
 
+STAND_IN_BASE = 7_340_000_000_000_000_000
+"""Integer parameters are planned with stand-ins from here on: values no query holds."""
+
+
+def stand_ins(params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """Values to plan a statement's parameters with, one unique value of each parameter's own
+    type; None when a type cannot have one (only integers and strings are stood in for)."""
+    out: list[Any] = []
+    for index, value in enumerate(params):
+        if type(value) is int:
+            out.append(STAND_IN_BASE + index)
+        elif type(value) is str:
+            out.append(f"\x01byom parameter {index}\x01")
+        else:
+            return None
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Template:
+    """The Direct plan of a statement with parameters, planned once with stand-in values for
+    them: each call puts its own values where the stand-ins are, instead of planning again."""
+
+    plan: Plan
+    stand_ins: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, plan: Plan, stand_ins: tuple[Any, ...]) -> Template | None:
+        """A template, when the plan is one predict step of constant rows holding every
+        stand-in (a parameter used elsewhere, as in LIMIT $1, needs a plan of its own)."""
+        steps = plan.predictions
+        if plan.direct is None or len(plan.steps) != 1 or len(steps) != 1:
+            return None
+        rows = steps[0].rows
+        found = {_key(v) for row in rows or () for v in row}
+        if rows is None or not all(_key(v) in found for v in stand_ins):
+            return None
+        return cls(plan, stand_ins)
+
+    def bound(self, params: Sequence[Any]) -> Plan | None:
+        """The plan for these values; None when two rows would be the same (the planner
+        keeps distinct rows only: plan them afresh)."""
+        values = {_key(s): v for s, v in zip(self.stand_ins, params, strict=True)}
+        (step,) = self.plan.predictions
+        assert step.rows is not None
+        rows = tuple(tuple(values.get(_key(v), v) for v in row) for row in step.rows)
+        if len({tuple(_key(v) for v in row) for row in rows}) != len(rows):
+            return None
+
+        def put(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Literal):
+                value: Any = node.this if node.is_string else _number(node.this)
+                if _key(value) in values:
+                    return literal(values[_key(value)])
+            return node
+
+        final = self.plan.final.transform(put)
+        return replace(self.plan, steps=(replace(step, rows=rows),), final=final)
+
+
+def _key(value: Any) -> tuple[type, Any]:
+    return type(value), value
+
+
+def _number(text: str) -> Any:
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
 class Plans:
-    """A session's plans of Direct statements by text, so the online-serving case plans once:
-    forgotten whenever the engine's names may have changed (`version` moves on)."""
+    """A session's plans of Direct statements by text (and of templates, by text and parameter
+    types), so the online-serving case plans once: forgotten whenever the engine's names may
+    have changed (`version` moves on)."""
 
     def __init__(self, size: int, version: Callable[[], int]):
         self._size, self._version = size, version
-        self._plans: collections.OrderedDict[str, Plan] = collections.OrderedDict()
+        self._plans: collections.OrderedDict[str, Plan | Template | None] = (
+            collections.OrderedDict()
+        )
         self._seen = version()
 
-    def get(self, sql: str) -> Plan | None:
+    def template(self, sql: str, params: Sequence[Any]) -> Template | None | bool:
+        """The statement's template for parameters of these types; False when none was
+        made yet, None when it cannot have one."""
+        key = self._template_key(sql, params)
+        if key not in self._current():
+            return False
+        found = self._plans[key]
+        assert found is None or isinstance(found, Template)
+        self._plans.move_to_end(key)
+        return found
+
+    def keep_template(self, sql: str, params: Sequence[Any], template: Template | None) -> None:
+        self._remember(self._template_key(sql, params), template)
+
+    @staticmethod
+    def _template_key(sql: str, params: Sequence[Any]) -> str:
+        return f"{sql}\x00{','.join(type(p).__name__ for p in params)}"
+
+    def _current(self) -> collections.OrderedDict[str, Plan | Template | None]:
         if self._version() != self._seen:
             self._plans.clear()
             self._seen = self._version()
-        plan = self._plans.get(sql)
-        if plan is not None:
-            self._plans.move_to_end(sql)
+        return self._plans
+
+    def _remember(self, key: str, value: Plan | Template | None) -> None:
+        if self._version() != self._seen:
+            return
+        self._plans[key] = value
+        if len(self._plans) > self._size:
+            self._plans.popitem(last=False)
+
+    def get(self, sql: str) -> Plan | None:
+        plan = self._current().get(sql)
+        if not isinstance(plan, Plan):
+            return None
+        self._plans.move_to_end(sql)
         return plan
 
     def keep(self, sql: str, plan: Plan) -> None:
-        if plan.direct is None or self._version() != self._seen:
-            return
-        self._plans[sql] = plan
-        if len(self._plans) > self._size:
-            self._plans.popitem(last=False)
+        if plan.direct is not None:
+            self._remember(sql, plan)
