@@ -389,7 +389,7 @@ def validate_predictor(options: dict[str, Any], targets: list[str]) -> None:
             hint="train and log the model with MLflow, then serve it with `mlflow models serve`",
             key="url.train",
         )
-    if fmt == "oip" and not OIP_ROUTE.fullmatch(options["url.predict"].split("?", 1)[0]):
+    if fmt == "oip" and not OIP_ROUTE.fullmatch(urlparse(options["url.predict"]).path):
         raise InvalidOption(
             f"url.predict of format 'oip' must be an infer route, not {options['url.predict']!r}",
             hint="http://host:port/v2/models/<name>/infer (or …/versions/<v>/infer)",

@@ -98,7 +98,8 @@ def test_parameters_are_planned_once_and_give_each_calls_rows(
         written = PARAMETERS.replace("$1", str(values[0])).replace("$2", str(values[1]))
         expected = rentals.sql(written.replace("$3", str(values[2]))).arrow()
         assert got.to_pylist() == expected.sort_by("initial_price").to_pylist()
-    assert len(planned) == 1 + 3  # the template, and each statement written out
+    assert len(planned) == 2 + 3  # the first call, with its values and with stand-ins; and
+    # each statement written out: the second and third calls were not planned
 
 
 def test_parameters_the_template_cannot_take_are_planned_with_their_values(
@@ -111,3 +112,30 @@ def test_parameters_the_template_cannot_take_are_planned_with_their_values(
     texts = "SELECT * FROM byom WHERE initial_price = $1 AND rental_price = $2"
     assert rentals.sql(texts, ["1000", 3000]).fetchall() == [(4000.0, 0.5, 1000, 3000)]
     assert rentals.sql(texts, [1000.0, 3000]).fetchall() == [(4000.0, 0.5, 1000, 3000)]
+
+
+def test_parameters_that_planning_reads_are_not_stood_in(
+    rentals: byom_sql.Connection, tmp_path
+) -> None:
+    """A file name or a LIMIT as a parameter: planned with the call's values every time."""
+    data = tmp_path / "rows.csv"
+    data.write_text("initial_price,rental_price\n1000,3000\n2000,3000\n")
+    query = "SELECT t.initial_price, p.number_of_rooms FROM read_csv(?) t JOIN byom p"
+    for _ in range(2):
+        rows = sorted(rentals.sql(query, [str(data)]).fetchall())
+        assert rows == [(1000, 4000.0), (2000, 5000.0)]
+    limited = (
+        "SELECT p.number_of_rooms FROM (SELECT * FROM home_rentals ORDER BY initial_price "
+        "LIMIT ?) t JOIN byom p"
+    )
+    assert len(rentals.sql(limited, [3]).fetchall()) == 3
+
+
+def test_two_conditions_on_one_input_go_to_duckdb(rentals: byom_sql.Connection) -> None:
+    both = (
+        "SELECT * FROM byom WHERE initial_price = 1000 AND initial_price = {} "
+        "AND rental_price = 3000"
+    )
+    assert rentals.sql(both.format(2000)).fetchall() == []
+    assert rentals.sql(both.format("1000")).fetchall() == [(4000.0, 0.5, 1000, 3000)]
+    assert plan_of(rentals, both.format(2000)).direct is None

@@ -341,3 +341,38 @@ def test_tensor_layout_of_text_goes_row_by_row() -> None:
     body, _ = tensors.encode(table, [], "tensor", True, "p")  # BYTES stay in the JSON
     (tensor,) = orjson.loads(body)["inputs"]
     assert tensor == {"name": "input-0", "datatype": "BYTES", "shape": [2, 2], "data": list("acbd")}
+
+
+def test_half_floats_and_cut_replies() -> None:
+    half = {"outputs": [{"name": "y", "datatype": "FP16", "shape": [2], "data": [0.5, 1.5]}]}
+    decoded = tensors.decode(reply(half), 2, ["y"], "p")["y"]
+    assert decoded.type == pa.float32() and decoded.to_pylist() == [0.5, 1.5]
+    cut = [{"name": "y", "datatype": "FP64", "shape": [2], "parameters": {"binary_data_size": 12}}]
+    with pytest.raises(ModelProtocolError, match="12 bytes, not a whole number of FP64 values"):
+        tensors.decode(reply({"outputs": cut}, b"\0" * 12), 2, ["y"], "p")
+    nan = Reply(
+        200,
+        "",
+        b'{"outputs": [{"name": "y", "datatype": "FP64", "shape": [1], "data": [NaN]}]}',
+        "u",
+    )
+    assert math.isnan(tensors.decode(nan, 1, ["y"], "p")["y"].to_pylist()[0])
+
+
+def test_list_outputs_are_typed_as_arrays() -> None:
+    model = {
+        "inputs": [{"name": "a", "datatype": "FP64", "shape": [-1]}],
+        "outputs": [{"name": "probs", "datatype": "FP32", "shape": [-1, 3]}],
+    }
+    assert tensors.discovered({}, ["probs"], model, None)["dtype_dict"]["probs"] == "num_array"
+    bf16 = {"inputs": [{"name": "a", "datatype": "BF16", "shape": [-1]}], "outputs": []}
+    with pytest.raises(ModelProtocolError, match="datatype BF16, which byom_sql cannot"):
+        tensors.discovered({}, ["y"], bf16, None)
+
+
+def test_an_infer_route_is_a_path() -> None:
+    with byom_sql.connect() as con, pytest.raises(ProgrammingError, match="infer route"):
+        con.sql(
+            "CREATE PREDICTOR p PREDICT y USING format = 'oip', check = false, "
+            "url.predict = 'http://127.0.0.1:9/secret#/v2/models/x/infer'"
+        )

@@ -6,16 +6,19 @@ error messages. (PyTriton could not serve here: see docs/model-servers.md.)"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
+import psycopg
 import pytest
 
 import byom_sql
 from byom_sql.errors import ModelError, ModelProtocolError, ProgrammingError
 from tests import stacks
 from tests.conftest import load_home_rentals
+from tests.wire import WireServer
 
 SKLEARN_FEATURES = ["number_of_rooms", "sqft", "days_on_market"]
 SKLEARN_DTYPES = (
@@ -289,3 +292,30 @@ def test_binary_tensors_to_a_server_without_them_fail_cleanly(
             "SELECT * FROM rules WHERE initial_price = 1 AND number_of_rooms = 2 "
             "AND neighborhood = 'downtown'"
         )
+
+
+def test_over_the_wire(tmp_path: Path, kserve: stacks.Served, mlserver: stacks.Served) -> None:
+    """A psycopg client makes an Open Inference Protocol predictor and queries it, with
+    parameters; what a wire client learns of a failing endpoint is only that it failed."""
+    server = WireServer(tmp_path)
+    try:
+        with psycopg.connect(server.dsn, autocommit=True) as client:
+            client.execute(
+                "CREATE PREDICTOR k PREDICT rental_price USING format = 'kserve', "
+                f"url.predict = '{kserve.url}/v2/models/rent/infer'"
+            )
+            row = client.execute(
+                "SELECT rental_price, rental_price_per_room FROM k "
+                "WHERE initial_price = %s AND number_of_rooms = %s AND sqft = %s",
+                (3000, 3, 901),
+                prepare=True,
+            ).fetchone()
+            assert row == kserve_rent({"initial_price": 3000, "number_of_rooms": 3, "sqft": 901})
+            with pytest.raises(psycopg.Error, match="the model endpoint failed") as failed:
+                client.execute(
+                    "CREATE PREDICTOR nope PREDICT y USING format = 'oip', "
+                    f"url.predict = '{mlserver.url}/v2/models/nope/infer'"
+                )
+            assert "404" not in str(failed.value)
+    finally:
+        server.stop()

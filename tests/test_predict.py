@@ -3,6 +3,7 @@ against the recording test server (prediction = sum of the values sent, confiden
 
 from __future__ import annotations
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -382,3 +383,27 @@ def test_outputs_are_written_away_a_window_at_a_time(
     rows = con.sql("SELECT t.a, p.y, p.y_note FROM t JOIN noted AS p").fetchall()
     assert len(rows) == 1000
     assert all(y == 2 * a and note == (None if a < 30 else f"n{a}") for a, y, note in rows)
+
+
+def test_the_spool_widens_and_adds_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows of outputs whose columns change: a type widened, a column first seen late."""
+    monkeypatch.setattr(local, "WINDOW_ROWS", 2)
+    cursor = duckdb.connect()
+    temporary = local.Temporaries(cursor)
+    spool = local.Spool(temporary, "out")
+    spool.add(pa.table({"y": [1, 2], "note": pa.nulls(2)}))
+    spool.add(pa.table({"y": [3.5, 4.5], "note": ["c", "d"]}))
+    spool.add(pa.table({"y": [5, 6], "note": ["e", None], "late": [True, False]}))
+    spool.flush()
+    assert spool.columns == ["y", "note", "late"]
+    rows = cursor.execute("SELECT * FROM temp.out").fetchall()
+    assert rows == [
+        (1.0, None, None),
+        (2.0, None, None),
+        (3.5, "c", None),
+        (4.5, "d", None),
+        (5.0, "e", True),
+        (6.0, None, False),
+    ]
+    temporary.drop()
+    assert cursor.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)

@@ -48,29 +48,47 @@ def run(session: Session, node: exp.Expr, sql: str, params: Params = None) -> Re
     """A statement that is not one of ours: planned and run when it reads predictors, else
     handed to DuckDB as written."""
     text = sql
-    cached = session.plans.get(text) if params is None else _templated(session, node, sql, params)
+    cached = session.plans.get(text) if params is None else _templated(session, sql, params)
     if cached is not None:
         return local.run(session, cached)
+    original = node
     node, sql, planned = _prepare(session, node, sql, params)
     if planned is not None:
         if params is None:
             session.plans.keep(text, planned)
+        else:
+            _keep_template(session, original, text, params, planned)
         return local.run(session, planned)
     return run_sql(session.cursor, sql, params, node)
 
 
-def _templated(session: Session, node: exp.Expr, sql: str, params: Params) -> Plan | None:
-    """The plan of a statement with positional parameters from its template (made by the first
-    call: planned with stand-in values), or None when it must be planned with its values."""
+def _templated(session: Session, sql: str, params: Params) -> Plan | None:
+    """The plan of a statement with positional parameters from its template, if it has one
+    and these values fit it."""
     if not isinstance(params, Sequence) or isinstance(params, str):
         return None
     found = session.plans.template(sql, params)
-    if found is False:
-        values = stand_ins(params)
-        planned = _prepare(session, node, sql, values)[2] if values is not None else None
-        found = Template.of(planned, values) if planned and values else None
-        session.plans.keep_template(sql, params, found)
     return found.bound(params) if isinstance(found, Template) else None
+
+
+def _keep_template(
+    session: Session, node: exp.Expr, sql: str, params: Params, planned: Plan
+) -> None:
+    """After a statement with parameters was planned with its values: when the plan is a
+    Direct one, plan it once more with stand-in values, so later calls need no planning."""
+    if not isinstance(params, Sequence) or isinstance(params, str):
+        return
+    if session.plans.template(sql, params) is not False:
+        return  # made already (or found impossible): these values did not fit it
+    values = stand_ins(params) if planned.direct is not None else None
+    template = None
+    if values is not None:
+        try:
+            stood_in = _prepare(session, node, sql, values)[2]
+            template = Template.of(stood_in, values) if stood_in is not None else None
+        except Error:  # stand-ins where a value matters to planning (a file name, a LIMIT)
+            template = None
+    session.plans.keep_template(sql, params, template)
 
 
 def explain(

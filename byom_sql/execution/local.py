@@ -65,9 +65,9 @@ class Temporaries:
             f"INSERT INTO temp.{quote(name)} BY NAME SELECT * FROM {ARROW_SCAN}", table
         )
 
-    def alter(self, name: str, column: str, kind: str) -> None:
+    def alter(self, name: str, change: str) -> None:
         with duckdb_errors():
-            self.cursor.execute(f"ALTER TABLE temp.{quote(name)} ALTER {quote(column)} TYPE {kind}")
+            self.cursor.execute(f"ALTER TABLE temp.{quote(name)} {change}")
 
     def _from_arrow(self, statement: str, table: pa.Table) -> None:
         with duckdb_errors():
@@ -232,8 +232,11 @@ class Spool:
             return
         unified = pa.unify_schemas([self.schema, table.schema], promote_options="permissive")
         for field in unified:
-            if field.type != self.schema.field(field.name).type:
-                self.temporary.alter(self.name, field.name, types.duckdb_type(field.type))
+            kind, column = types.duckdb_type(field.type), quote(field.name)
+            if field.name not in self.schema.names:  # first seen in this window
+                self.temporary.alter(self.name, f"ADD COLUMN {column} {kind}")
+            elif field.type != self.schema.field(field.name).type:
+                self.temporary.alter(self.name, f"ALTER {column} TYPE {kind}")
         self.schema = unified
         self.temporary.append(self.name, table)
 

@@ -12,7 +12,13 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from byom_sql.catalog import Predictor
-from byom_sql.errors import FeatureNotSupported, InvalidOption, ModelError, ModelUnavailable
+from byom_sql.errors import (
+    FeatureNotSupported,
+    InvalidOption,
+    ModelError,
+    ModelProtocolError,
+    ModelUnavailable,
+)
 from byom_sql.models import codec, json_api, mlflow, tensors
 from byom_sql.models.json_api import JsonApi
 from byom_sql.models.python import PythonAdapter, PythonRuntime
@@ -110,7 +116,12 @@ def discover(
             server = _get_json(tensors.server_url(url), transport, headers, policy, "")
         except ModelError:
             server = None  # only tells whether binary tensors are read
-        return tensors.discovered(predictor.options, predictor.targets, model, server)
+        try:
+            return tensors.discovered(predictor.options, predictor.targets, model, server)
+        except ModelProtocolError:
+            if policy.opaque:  # the metadata's content stays on the server
+                raise ModelUnavailable(f"{policy.label}: the model endpoint failed") from None
+            raise
     if predictor.format == "bentoml" and "body_key" not in predictor.options:
         document = _get_json(json_api.docs_url(url), transport, headers, policy, "")
         found = json_api.bentoml_options(document, url)
@@ -128,17 +139,24 @@ def discover(
 
 def _get_json(
     url: str, transport: Transport, headers: dict[str, str], policy: Policy, what: str
-) -> Any:
+) -> dict[str, Any]:
+    """A JSON object from the endpoint; a network client learns only that it failed."""
     reply = transport.call(Request("GET", url, headers=headers), policy)
-    if reply.status != 200 and policy.opaque:
-        raise ModelUnavailable(f"{policy.label}: the model endpoint failed")
-    if reply.status != 200:
-        raise ModelUnavailable(
-            f"{policy.label}: GET {url} gave HTTP {reply.status}: {codec.error_text(reply)}",
-            hint=f"check url.predict{' (it names the model)' if what else ''} and that the "
-            "model server is up",
-        )
-    return codec.parse_reply(reply, policy.label)
+    try:
+        if reply.status != 200:
+            raise ModelUnavailable(
+                f"{policy.label}: GET {url} gave HTTP {reply.status}: {codec.error_text(reply)}",
+                hint=f"check url.predict{' (it names the model)' if what else ''} and that "
+                "the model server is up",
+            )
+        value = codec.parse_reply(reply, policy.label)
+        if not isinstance(value, dict):
+            raise ModelProtocolError(f"{policy.label}: GET {url} did not answer a JSON object")
+    except ModelError:
+        if policy.opaque:
+            raise ModelUnavailable(f"{policy.label}: the model endpoint failed") from None
+        raise
+    return value
 
 
 def _mlflow_version(

@@ -15,8 +15,10 @@ PREDICTOR reads it once (`discovered`), and queries use what was stored.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import orjson
@@ -39,13 +41,16 @@ BINARY_SERVERS = ("triton", "kserve")
 
 def model_url(predict_url: str) -> str | None:
     """GET here gives the model's metadata; None when the URL is not an infer route."""
-    found = OIP_ROUTE.fullmatch(predict_url.split("?", 1)[0])
-    return found.group("model") if found else None
+    parts = urlsplit(predict_url)
+    found = OIP_ROUTE.fullmatch(parts.path)
+    return urlunsplit((parts.scheme, parts.netloc, found["model"], "", "")) if found else None
 
 
 def server_url(predict_url: str) -> str:
     """GET here gives the server's metadata (its name and extensions)."""
-    return predict_url[: predict_url.rindex("/v2/models/") + 3]
+    parts = urlsplit(predict_url)
+    path = parts.path[: parts.path.rindex("/v2/models/") + 3]
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
 class OpenInference(codec.HttpAdapter):
@@ -138,9 +143,7 @@ def _values(column: Column, name: str, datatype: str, where: str) -> Any:
     """A column as the tensor's values: a numpy array of its type (little-endian), or a list of
     strings for BYTES."""
     kind = TENSOR_TYPES[datatype]
-    if pa.types.is_floating(kind) and column.null_count:
-        column = pc.fill_null(pc.cast(column, pa.float64()), math.nan)  # NaN: missing
-    if column.null_count:
+    if column.null_count and not pa.types.is_floating(kind):
         raise DataError(
             f"{where}: input {name!r} is NULL in {column.null_count} row(s), and a "
             f"{datatype} tensor cannot hold NULL",
@@ -148,6 +151,8 @@ def _values(column: Column, name: str, datatype: str, where: str) -> Any:
         )
     try:
         cast = pc.cast(column, kind)
+        if cast.null_count:  # NaN: missing
+            cast = pc.fill_null(cast, pa.scalar(math.nan, kind))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise DataError(
             f"{where}: input {name!r} cannot be sent as a {datatype} tensor: {exc}",
@@ -169,8 +174,8 @@ def decode(reply: Reply, rows: int, targets: list[str], where: str) -> codec.Out
     if reply.json_length is not None:
         head, data = reply.body[: reply.json_length], reply.body[reply.json_length :]
     try:
-        value = orjson.loads(head)
-    except orjson.JSONDecodeError:
+        value = _loads(head)
+    except ValueError:
         raise ModelProtocolError(
             f"{where}: {reply.url} answered with a body that is not JSON: {codec.error_text(reply)}"
         ) from None
@@ -209,6 +214,13 @@ def decode(reply: Reply, rows: int, targets: list[str], where: str) -> codec.Out
     return out
 
 
+def _loads(head: bytes) -> Any:
+    try:
+        return orjson.loads(head)
+    except orjson.JSONDecodeError:
+        return json.loads(head)  # bare NaN tokens, which orjson refuses
+
+
 def _column(flat: pa.Array[Any], index: int, width: int) -> pa.Array[Any]:
     picked: pa.Array[Any] = pc.take(flat, pa.array(np.arange(index, len(flat), width)))
     return picked
@@ -231,7 +243,12 @@ def _flat(
         if datatype == "BYTES":
             return pa.array(_strings(raw, name, where), pa.string()), offset
         dtype = np.dtype(kind.to_pandas_dtype()).newbyteorder("<")
-        return pa.array(np.frombuffer(raw, dtype=dtype)), offset
+        if len(raw) % dtype.itemsize:
+            raise ModelProtocolError(
+                f"{where}: output {name!r} has {len(raw)} bytes, not a whole number of "
+                f"{datatype} values"
+            )
+        return _readable(pa.array(np.frombuffer(raw, dtype=dtype))), offset
     values = output.get("data")
     if not isinstance(values, list):
         raise ModelProtocolError(f"{where}: output {name!r} has no data")
@@ -245,17 +262,22 @@ def _flat(
         raise ModelProtocolError(
             f"{where}: output {name!r} does not hold {datatype} values: {shown}"
         ) from None
-    return pa.array(array), offset
+    return _readable(pa.array(array)), offset
+
+
+def _readable(array: pa.Array[Any]) -> pa.Array[Any]:
+    """Half floats as single ones: DuckDB reads no FP16."""
+    return array.cast(pa.float32()) if pa.types.is_float16(array.type) else array
 
 
 def _strings(raw: memoryview, name: str, where: str) -> list[str]:
     """BYTES in the binary extension: each element a 4-byte little-endian length, then it."""
     out: list[str] = []
     at = 0
-    while at < len(raw):
-        (length,) = np.frombuffer(raw[at : at + 4], dtype="<u4")
-        out.append(bytes(raw[at + 4 : at + 4 + int(length)]).decode("utf-8", "replace"))
-        at += 4 + int(length)
+    while at + 4 <= len(raw):
+        length = int.from_bytes(raw[at : at + 4], "little")
+        out.append(bytes(raw[at + 4 : at + 4 + length]).decode("utf-8", "replace"))
+        at += 4 + length
     if at != len(raw):
         raise ModelProtocolError(f"{where}: output {name!r} ends inside an element")
     return out
@@ -286,7 +308,22 @@ def discovered(
         side: [t for t in model.get(side) or [] if isinstance(t, dict)]
         for side in ("inputs", "outputs")
     }
-    _, tensors = check_option("tensors", tensors)
+    unknown = sorted(
+        {str(t.get("datatype")) for ts in tensors.values() for t in ts} - set(TENSOR_TYPES)
+    )
+    if unknown:
+        raise ModelProtocolError(
+            f"model {model.get('name', '')!r}: its metadata has tensors of datatype "
+            f"{', '.join(unknown)}, which byom_sql cannot send or read",
+            hint=f"datatypes read: {', '.join(TENSOR_TYPES)}",
+        )
+    try:
+        _, tensors = check_option("tensors", tensors)
+    except InvalidOption:
+        raise ModelProtocolError(
+            f"model {model.get('name', '')!r}: its metadata does not describe tensors as "
+            "the Open Inference Protocol does (name, datatype, shape of integers)"
+        ) from None
     inputs, outputs = tensors["inputs"], tensors["outputs"]
     dtypes: dict[str, str] = options.get("dtype_dict") or {}
     lower_targets = {t.lower() for t in targets}
@@ -355,7 +392,15 @@ def _dtype_dict(inputs: list[Tensor], outputs: list[Tensor], targets: list[str])
     only output; 'categorical' (kept as the model gives it) when the metadata does not say."""
     dtypes = {t["name"]: types.tensor_dtype(t["datatype"]) for t in inputs}
     by_name = {t["name"].lower(): t for t in outputs}
+    split = len(outputs) == 1 and len(targets) > 1  # one [rows, k] output: a target per value
     for target in targets:
         tensor = by_name.get(target.lower()) or (outputs[0] if len(outputs) == 1 else None)
-        dtypes[target] = types.tensor_dtype(tensor["datatype"]) if tensor else "categorical"
+        if tensor is None:
+            dtypes[target] = "categorical"
+            continue
+        dtype = types.tensor_dtype(tensor["datatype"])
+        shape = tensor.get("shape") or []
+        if len(shape) > 1 and shape[-1] != 1 and not split:  # a list per row
+            dtype = "cat_array" if dtype == "text" else "num_array"
+        dtypes[target] = dtype
     return dtypes

@@ -155,10 +155,12 @@ def _direct(node: exp.Expr, steps: list[Step]) -> Direct | None:
         return None
     alias = source.alias_or_name
     features = set(step.features)
+    constrained: set[str] = set()
     for condition in _conjuncts(node.args.get("where")):
         found = _constant_values(condition, alias)
-        if found is None or found[0] not in features:
-            return None
+        if found is None or found[0] not in features or found[0] in constrained:
+            return None  # a second condition on an input (`a = 1 AND a = 2`): DuckDB's to judge
+        constrained.add(found[0])
     columns: list[tuple[str, str]] = []
     for item in node.expressions:
         if isinstance(item, exp.Star):
