@@ -255,20 +255,22 @@ def measure(
         con.close()
 
 
-def measure_tensors(endpoint: Tensors, database: str, rows: int, repeat: int) -> dict[str, float]:
+def measure_tensors(
+    endpoint: Tensors, database: str, rows: int, repeat: int, batch: int
+) -> dict[str, float]:
     con = byom_sql.connect(database)
     target = "rental_price"
     dtypes = ", ".join(f'"{n}": "integer"' for n in endpoint.inputs)
     con.sql(
         f"CREATE OR REPLACE PREDICTOR m PREDICT {target} USING url.predict = '{endpoint.url}', "
-        f"format = 'oip', batch_size = {BATCH}, binary = {str(endpoint.binary).lower()}, "
+        f"format = 'oip', batch_size = {batch}, binary = {str(endpoint.binary).lower()}, "
         f'dtype_dict = {{{dtypes}, "{target}": "float"}}'
     )
     table = duckdb.connect(database).sql(f"SELECT {', '.join(endpoint.inputs)} FROM o")
     columns = {n: np.asarray(c) for n, c in table.fetchnumpy().items()}
     bodies = [
-        endpoint.body({n: c[i : i + BATCH] for n, c in columns.items()})
-        for i in range(0, rows, BATCH)
+        endpoint.body({n: c[i : i + batch] for n, c in columns.items()})
+        for i in range(0, rows, batch)
     ]
     methods: dict[str, Callable[[], None]] = {
         "byom_sql": lambda: run_byom(con, rows, "o", target),
@@ -280,7 +282,9 @@ def measure_tensors(endpoint: Tensors, database: str, rows: int, repeat: int) ->
         con.close()
 
 
-def oip(database: str, workdir: Path, rows: int, repeat: int) -> dict[str, dict[str, float]]:
+def oip(
+    database: str, workdir: Path, rows: int, repeat: int, batch: int
+) -> dict[str, dict[str, float]]:
     """MLServer (JSON) and KServe (JSON, binary), each against its own capacity."""
     with duckdb.connect(database) as con:
         con.execute(OIP_TABLE.format(rows=rows))
@@ -310,7 +314,7 @@ def oip(database: str, workdir: Path, rows: int, repeat: int) -> dict[str, dict[
                                       kserve, "columns", True)),
         ]  # fmt: skip
         for key, endpoint in endpoints:
-            results[key] = measure_tensors(endpoint, database, rows, repeat)
+            results[key] = measure_tensors(endpoint, database, rows, repeat, batch)
             report(endpoint, results[key])
     return results
 
@@ -382,6 +386,9 @@ def main() -> None:
     parser.add_argument("--no-mlflow", action="store_true")
     parser.add_argument("--no-oip", action="store_true", help="skip MLServer and KServe")
     parser.add_argument(
+        "--oip-batch", type=int, default=BATCH, help="rows per request to MLServer and KServe"
+    )
+    parser.add_argument(
         "--rss-rows", type=int, default=10_000_000, help="rows for the peak-memory run (0 to skip)"
     )
     parser.add_argument(
@@ -430,7 +437,8 @@ def main() -> None:
             results["mlflow"] = measure(endpoint, database, args.rows, args.repeat)
             report(endpoint, results["mlflow"])  # type: ignore[arg-type]
         if not args.no_oip:
-            results["oip"] = oip(database, workdir, args.rows, args.repeat)
+            results["oip"] = oip(database, workdir, args.rows, args.repeat, args.oip_batch)
+            results["oip_batch"] = args.oip_batch
         steps = [int(n) for n in args.rss_steps.split(",")] if args.rss_steps else []
         steps = steps or ([args.rss_rows] if args.rss_rows else [])
         results["rss"] = []
