@@ -112,6 +112,22 @@ def test_a_python_model_raising_for_some_rows(con: byom_sql.Connection) -> None:
     assert rows[1:] == [(1.0, 2.0, None), (3.0, 6.0, None)]
 
 
+def test_batches_that_fail_whole_take_the_type_of_the_others(con: byom_sql.Connection) -> None:
+    """Without a dtype, a batch whose every row failed has no type of its own for the
+    prediction: it takes the other batches' (it was text, which integers cannot join)."""
+
+    def model(x: int) -> int:
+        if x < 0:
+            raise ValueError(f"negative {x}")
+        return x * 2
+
+    con.create_predictor("double", model, predict="y", on_error="null", batch_size=10)
+    con.sql("CREATE TABLE xs AS SELECT i - 20 AS x FROM range(300) r(i)")
+    rows = con.sql("SELECT t.x, p.y, p.y_error FROM xs t JOIN double p ORDER BY t.x").fetchall()
+    assert [r[1] for r in rows] == [None] * 20 + [2 * x for x in range(280)]
+    assert all("negative" in r[2] for r in rows[:20]) and rows[20][2] is None
+
+
 def test_the_error_column_is_described(tolerant: byom_sql.Connection) -> None:
     columns = tolerant.sql(
         "SELECT * FROM byom WHERE initial_price = 1000 AND rental_price = 1000"

@@ -334,8 +334,8 @@ def output_table(
             array = to_arrow(columns[target], target, where)
             if dtype:
                 array = types.coerce(array, dtype, what=f"{where}: prediction {target!r}")
-        else:
-            kind = types.ARROW_TYPES.get(dtype or "") or pa.string()
+        else:  # no outputs: no rows, or rows that all failed (typed by other batches then)
+            kind = types.ARROW_TYPES.get(dtype or "") or (pa.null() if rows else pa.string())
             array = pa.nulls(rows, kind)
         names.append(target)
         arrays.append(array)
