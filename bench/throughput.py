@@ -2,7 +2,7 @@
 
     python bench/throughput.py [--rows 100000] [--repeat 5] [--no-mlflow] [--no-oip]
                                [--rss-rows 10000000] [--sweep] [--rss-steps 1000000,3000000]
-                               [--memory-limit 400MB] [--json FILE]
+                               [--memory-limit 400MB] [--busy] [--json FILE]
 
 For each endpoint — our fast model server (bench/fast_model_server.py) and a real MLflow scoring
 server (`mlflow models serve`, if mlflow and scikit-learn are installed) — it times, interleaved:
@@ -386,6 +386,9 @@ def main() -> None:
     parser.add_argument("--no-mlflow", action="store_true")
     parser.add_argument("--no-oip", action="store_true", help="skip MLServer and KServe")
     parser.add_argument(
+        "--busy", action="store_true", help="another process keeps one core busy throughout"
+    )
+    parser.add_argument(
         "--oip-batch", type=int, default=BATCH, help="rows per request to MLServer and KServe"
     )
     parser.add_argument(
@@ -413,10 +416,14 @@ def main() -> None:
     print(
         f"byom_sql throughput: {args.rows:,} distinct rows, batch {BATCH:,}, "
         f"{args.repeat} interleaved runs, {os.cpu_count()} CPUs"
+        + (", one of them kept busy by another process" if args.busy else "")
     )
+    results: dict[str, object] = {"rows": args.rows, "repeat": args.repeat, "cpus": os.cpu_count()}
     fast, fast_url = start_fast_server()
     servers: list[subprocess.Popen] = [fast]
-    results: dict[str, object] = {"rows": args.rows, "repeat": args.repeat, "cpus": os.cpu_count()}
+    if args.busy:  # a neighbour that keeps one core busy
+        servers.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
+    results["busy"] = args.busy
     try:
         endpoint = Endpoint(
             "fast model server (ray_serve contract)", "ray_serve", f"{fast_url}/predict"
