@@ -298,7 +298,7 @@ def oip(
     with contextlib.ExitStack() as stack:
         for name, command, port in servers:
             stack.enter_context(
-                stacks.serving(name, command, port, "/v2/health/ready", workdir / f"{name}.log")
+                stacks.Served(name, command, port, "/v2/health/ready", workdir / f"{name}.log")
             )
         sklearn = ["number_of_rooms", "sqft", "days_on_market"]
         kserve = ["initial_price", "number_of_rooms", "sqft"]

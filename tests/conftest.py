@@ -86,7 +86,7 @@ def mlflow_server(
     """`mlflow models serve` of that model on a free 127.0.0.1 port."""
     port = stacks.free_port()
     log = tmp_path_factory.mktemp("mlflow_log") / "serve.log"
-    with stacks.serving(
+    with stacks.Served(
         "mlflow", stacks.mlflow_command(mlflow_model, port), port, "/ping", log
     ) as s:
         yield s
@@ -100,7 +100,7 @@ def ray_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stacks.Serve
     port = stacks.free_port()
     log = tmp_path_factory.mktemp("ray_log") / "app.log"
     command = stacks.ray_serve_command(port)
-    with stacks.serving("ray serve", command, port, "/my_model/health", log) as s:
+    with stacks.Served("ray serve", command, port, "/my_model/health", log) as s:
         yield s
 
 
@@ -111,7 +111,7 @@ def mlserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stacks.Served
     folder = tmp_path_factory.mktemp("mlserver")
     port = stacks.free_port()
     command = stacks.mlserver_command(folder, port)
-    with stacks.serving("mlserver", command, port, "/v2/health/ready", folder / "log") as s:
+    with stacks.Served("mlserver", command, port, "/v2/health/ready", folder / "log") as s:
         yield s
 
 
@@ -121,7 +121,7 @@ def kserve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stacks.Served]:
     port = stacks.free_port()
     command = stacks.kserve_command(port)
     log = tmp_path_factory.mktemp("kserve") / "log"
-    with stacks.serving("kserve", command, port, "/v2/health/ready", log) as s:
+    with stacks.Served("kserve", command, port, "/v2/health/ready", log) as s:
         yield s
 
 
@@ -136,5 +136,5 @@ def bentoml(tmp_path_factory: pytest.TempPathFactory) -> Iterator[stacks.Served]
     ]  # fmt: skip
     log = tmp_path_factory.mktemp("bentoml") / "log"
     env = {"BENTOML_DO_NOT_TRACK": "True", "BENTOML_HOME": str(log.parent / "home")}
-    with stacks.serving("bentoml", command, port, "/readyz", log, env) as s:
+    with stacks.Served("bentoml", command, port, "/readyz", log, env) as s:
         yield s

@@ -55,7 +55,8 @@ def free_port() -> int:
 
 
 class Served:
-    """A server process started by a test session: its URL, its log, how long it took."""
+    """A server process started by a test session: its URL, its log, how long it took. As a
+    context manager: healthy inside, stopped after."""
 
     def __init__(
         self,
@@ -108,6 +109,17 @@ class Served:
                 time.sleep(0.25)  # between polls of the health URL
         raise RuntimeError(f"{self.name} not healthy after {timeout:.0f} s\n{self.tail()}")
 
+    def __enter__(self) -> Served:
+        """Healthy, or stopped and raising."""
+        try:
+            return self.wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         """SIGTERM to the leader, which shuts down what it started (Ray its cluster), then
         SIGKILL to whatever of its group is left."""
@@ -126,22 +138,6 @@ class Served:
     def tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
-
-
-@contextmanager
-def serving(
-    name: str,
-    argv: Sequence[str],
-    port: int,
-    health: str,
-    log: Path,
-    env: dict[str, str] | None = None,
-) -> Iterator[Served]:
-    served = Served(name, argv, port, health, log, env)
-    try:
-        yield served.wait_healthy()
-    finally:
-        served.stop()
 
 
 def train_mlflow_model(output: Path) -> Path:

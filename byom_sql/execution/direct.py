@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -65,10 +66,11 @@ def run(session: Session, node: exp.Expr, sql: str, params: Params = None) -> Re
 def _templated(session: Session, sql: str, params: Params) -> Plan | None:
     """The plan of a statement with positional parameters from its template, if it has one
     and these values fit it."""
-    if not isinstance(params, Sequence) or isinstance(params, str):
+    positional = _positional(params)
+    if positional is None:
         return None
-    found = session.plans.template(sql, params)
-    return found.bound(params) if isinstance(found, Template) else None
+    found = session.plans.template(sql, positional)
+    return found.bound(positional) if isinstance(found, Template) else None
 
 
 def _keep_template(
@@ -76,11 +78,10 @@ def _keep_template(
 ) -> None:
     """After a statement with parameters was planned with its values: when the plan is a
     Direct one, plan it once more with stand-in values, so later calls need no planning."""
-    if not isinstance(params, Sequence) or isinstance(params, str):
-        return
-    if session.plans.template(sql, params) is not False:
-        return  # made already (or found impossible): these values did not fit it
-    values = stand_ins(params) if planned.direct is not None else None
+    positional = _positional(params)
+    if positional is None or session.plans.template(sql, positional) is not False:
+        return  # named parameters; or made already (or found impossible), and these did not fit
+    values = stand_ins(positional) if planned.direct is not None else None
     template = None
     if values is not None:
         try:
@@ -88,7 +89,11 @@ def _keep_template(
             template = Template.of(stood_in, values) if stood_in is not None else None
         except Error:  # stand-ins where a value matters to planning (a file name, a LIMIT)
             template = None
-    session.plans.keep_template(sql, params, template)
+    session.plans.keep_template(sql, positional, template)
+
+
+def _positional(params: Params) -> Sequence[Any] | None:
+    return params if isinstance(params, Sequence) and not isinstance(params, str) else None
 
 
 def explain(

@@ -167,8 +167,9 @@ def _predict(
     for constant inputs, or a few rows, the table that relation is to be (the caller places
     it: as VALUES in the final statement when small).
 
-    The inputs stay in a DuckDB temporary table (which can spill to disk) and stream out in
-    batches; Python keeps only the model's outputs, which line up with the inputs by position.
+    The inputs stay in a DuckDB temporary table (which can spill to disk) and are read a
+    window at a time; the model's outputs go back into DuckDB as they arrive (Spool), and line
+    up with the inputs by position.
     """
     predictor = step.predictor
     if predictor.status != "complete":

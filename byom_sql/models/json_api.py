@@ -55,10 +55,7 @@ class JsonApi(codec.HttpAdapter):
                     hint="set response_key to the dotted path of the predictions in the reply",
                 )
             value = value[key]
-        outputs: codec.Outputs = dict(
-            codec.prediction_columns(value, self.predictor.targets, rows, self.where)
-        )
-        return outputs
+        return codec.prediction_columns(value, self.predictor.targets, rows, self.where)
 
 
 def rows_json(table: pa.Table, layout: str) -> bytes:

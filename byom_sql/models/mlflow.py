@@ -41,7 +41,7 @@ class MLflow(codec.HttpAdapter):
         value = codec.parse_reply(reply, self.where)
         if isinstance(value, dict) and "predictions" in value:
             value = value["predictions"]
-        return dict(codec.prediction_columns(value, self.predictor.targets, rows, self.where))
+        return codec.prediction_columns(value, self.predictor.targets, rows, self.where)
 
 
 LAYOUTS = {

@@ -440,7 +440,7 @@ class PythonAdapter:
         return self.runtime.submit(self._call, prepared)
 
     def predictions(self, outcome: Any, rows: int) -> codec.Outputs:
-        return dict(codec.prediction_columns(outcome, self.predictor.targets, rows, self.where))
+        return codec.prediction_columns(outcome, self.predictor.targets, rows, self.where)
 
     def _call(self, prepared: tuple[int, Any]) -> Any:
         try:

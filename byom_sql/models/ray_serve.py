@@ -40,7 +40,7 @@ class RayServe(codec.HttpAdapter):
                 f"{where}: the reply should be an object with a 'prediction' list, got "
                 f"{codec._snippet(reply.body)}"
             )
-        return dict(codec.prediction_columns(value, self.predictor.targets, rows, where))
+        return codec.prediction_columns(value, self.predictor.targets, rows, where)
 
     def train_request(self, table: pa.Table) -> Request:
         assert self.train_url is not None

@@ -15,7 +15,6 @@ PREDICTOR reads it once (`discovered`), and queries use what was stored.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -174,7 +173,7 @@ def decode(reply: Reply, rows: int, targets: list[str], where: str) -> codec.Out
     if reply.json_length is not None:
         head, data = reply.body[: reply.json_length], reply.body[reply.json_length :]
     try:
-        value = _loads(head)
+        value = codec.loads(head)
     except ValueError:
         raise ModelProtocolError(
             f"{where}: {reply.url} answered with a body that is not JSON: {codec.error_text(reply)}"
@@ -212,13 +211,6 @@ def decode(reply: Reply, rows: int, targets: list[str], where: str) -> codec.Out
         else:
             out[column] = pa.FixedSizeListArray.from_arrays(flat, width).cast(pa.list_(flat.type))
     return out
-
-
-def _loads(head: bytes) -> Any:
-    try:
-        return orjson.loads(head)
-    except orjson.JSONDecodeError:
-        return json.loads(head)  # bare NaN tokens, which orjson refuses
 
 
 def _column(flat: pa.Array[Any], index: int, width: int) -> pa.Array[Any]:
