@@ -1,10 +1,11 @@
-"""The wire server under load: many psycopg clients at once, single-row predictions and small
-JOINs against a fast model endpoint, for a fixed time.
+"""The wire server under load: many psycopg clients at once against a fast model endpoint,
+for a fixed time, in two mixes one after the other, each on a fresh server: single-row
+predictions with parameters (the online-serving case), then those alternating with 5-row JOINs.
 
     python bench/load.py [--clients 100] [--seconds 30] [--processes 4] [--json FILE]
 
-Prints queries/s, p50/p99 latency, errors and wrong rows, and the server's RSS idle before,
-at the end of the load, and 10 s after every client has gone. Writes the same as JSON.
+Prints, per mix, queries/s, p50/p99 latency, errors and wrong rows, and the server's RSS idle
+before, at the end of the load, and 10 s after every client has gone. Writes the same as JSON.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from throughput import start_fast_server  # noqa: E402
 SINGLE = "SELECT y FROM p WHERE a = %s AND b = %s"
 JOIN = "SELECT t.a, p.y FROM t JOIN p WHERE t.a < 5 ORDER BY t.a"
 JOIN_ROWS = [(a, float(a + a % 97)) for a in range(5)]
+MIXES = ("single", "mixed")  # single-row predictions only; with a JOIN every other query
 
 
 def rss_mb(pid: int) -> float:
@@ -53,7 +55,7 @@ def start_server(directory: Path, model_url: str) -> tuple[subprocess.Popen[byte
     port = 55000 + os.getpid() % 1000
     command = [sys.executable, "-m", "byom_sql", "serve", "--database", str(database)]
     command += ["--port", str(port), "--max-connections", "200"]
-    process = subprocess.Popen(command)
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)  # a line per connection
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -64,15 +66,16 @@ def start_server(directory: Path, model_url: str) -> tuple[subprocess.Popen[byte
     raise RuntimeError("the server did not come up")
 
 
-def client(port: int, until: float, out: list[tuple[float, bool]]) -> None:
-    """One connection, a single-row prediction and a JOIN in turn, until `until`."""
+def client(port: int, until: float, joins: bool, out: list[tuple[float, bool]]) -> None:
+    """One connection until `until`: single-row predictions, with a JOIN every other query
+    when `joins`."""
     with psycopg.connect(f"host=127.0.0.1 port={port} user=load dbname=load") as conn:
         conn.autocommit = True
         turn = 0
         while time.monotonic() < until:
             started = time.perf_counter()
             try:
-                if turn % 2 == 0:
+                if not joins or turn % 2 == 0:
                     a = turn % 1000
                     rows = conn.execute(SINGLE, (a, a % 97)).fetchall()
                     right = rows == [(float(a + a % 97),)]
@@ -84,9 +87,17 @@ def client(port: int, until: float, out: list[tuple[float, bool]]) -> None:
             turn += 1
 
 
-def process_main(port: int, clients: int, until: float, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def process_main(
+    port: int,
+    clients: int,
+    until: float,
+    joins: bool,
+    queue: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> None:
     results: list[tuple[float, bool]] = []
-    threads = [threading.Thread(target=client, args=(port, until, results)) for _ in range(clients)]
+    threads = [
+        threading.Thread(target=client, args=(port, until, joins, results)) for _ in range(clients)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -94,15 +105,8 @@ def process_main(port: int, clients: int, until: float, queue: multiprocessing.Q
     queue.put(results)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--clients", type=int, default=100)
-    parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--processes", type=int, default=4)
-    parser.add_argument("--json", default=str(HERE / "results" / "load.json"))
-    args = parser.parse_args()
-
-    model, model_url = start_fast_server()
+def run(mix: str, args: argparse.Namespace, model_url: str) -> dict[str, object]:
+    """One mix on a fresh server: its figures."""
     with tempfile.TemporaryDirectory() as directory:
         server, port = start_server(Path(directory), model_url)
         try:
@@ -112,8 +116,9 @@ def main() -> None:
             queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
             share = [args.clients // args.processes] * args.processes
             share[0] += args.clients - sum(share)
+            joins = mix == "mixed"
             workers = [
-                multiprocessing.Process(target=process_main, args=(port, n, until, queue))
+                multiprocessing.Process(target=process_main, args=(port, n, until, joins, queue))
                 for n in share
             ]
             for worker in workers:
@@ -127,12 +132,8 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait()
-            model.kill()
-
     latencies = sorted(seconds for seconds, _ in results)
-    figures = {
-        "clients": args.clients,
-        "seconds": args.seconds,
+    return {
         "queries": len(results),
         "queries_per_second": round(len(results) / args.seconds, 1),
         "p50_ms": round(1000 * statistics.median(latencies), 1),
@@ -142,8 +143,26 @@ def main() -> None:
         "rss_loaded_mb": round(loaded),
         "rss_after_mb": round(after),
     }
-    for key, value in figures.items():
-        print(f"{key:20} {value}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--json", default=str(HERE / "results" / "load.json"))
+    args = parser.parse_args()
+
+    model, model_url = start_fast_server()
+    try:
+        mixes = {mix: run(mix, args, model_url) for mix in MIXES}
+    finally:
+        model.kill()
+    print(f"{args.clients} clients, {args.seconds:g} s per mix")
+    print(f"{'':20} " + " ".join(f"{mix:>10}" for mix in mixes))
+    for key in mixes["single"]:
+        print(f"{key:20} " + " ".join(f"{figures[key]:>10}" for figures in mixes.values()))
+    figures = {"clients": args.clients, "seconds": args.seconds, "mixes": mixes}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
 

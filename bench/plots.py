@@ -102,17 +102,32 @@ def latency(data: dict[str, Any], out: Path) -> Path | None:
 
 
 def load(data: dict[str, Any], out: Path) -> Path | None:
-    if "queries_per_second" not in data:
+    if "mixes" not in data:
         return None
-    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 3.5))
-    left.bar(["p50", "p99"], [data["p50_ms"], data["p99_ms"]])
-    left.set_ylabel("ms")
-    left.set_title(f"{data['clients']} clients: {data['queries_per_second']:.0f} queries/s")
-    memory = [data["rss_idle_mb"], data["rss_loaded_mb"], data["rss_after_mb"]]
-    right.bar(["idle", "loaded", "after"], memory)
-    right.set_ylabel("server RSS, MB")
-    right.set_title("memory")
+    mixes = data["mixes"]
+    figure, (rate, latency, memory) = plt.subplots(1, 3, figsize=(10, 3.5))
+    names = list(mixes)
+    rate.bar(names, [m["queries_per_second"] for m in mixes.values()])
+    rate.set_ylabel("queries/s")
+    rate.set_title(f"{data['clients']} clients")
+    _grouped(latency, names, {p: [m[f"{p}_ms"] for m in mixes.values()] for p in ("p50", "p99")})
+    latency.set_ylabel("ms")
+    latency.set_title("latency")
+    when = {w: [m[f"rss_{w}_mb"] for m in mixes.values()] for w in ("idle", "loaded", "after")}
+    _grouped(memory, names, when)
+    memory.set_ylabel("server RSS, MB")
+    memory.set_title("memory: idle, loaded, 10 s after")
     return _save(figure, out / "load.png")
+
+
+def _grouped(axis: Any, groups: list[str], bars: dict[str, list[float]]) -> None:
+    """Bars side by side within each group, one colour per key of `bars`."""
+    width = 0.8 / len(bars)
+    for index, (name, values) in enumerate(bars.items()):
+        places = [g + (index - (len(bars) - 1) / 2) * width for g in range(len(groups))]
+        axis.bar(places, values, width, label=name)
+    axis.set_xticks(range(len(groups)), groups)
+    axis.legend(fontsize=7)
 
 
 def _label(axis: Any, x: str, y: str, title: str) -> None:

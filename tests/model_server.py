@@ -46,6 +46,7 @@ class Misbehaviour:
     drip: float | None = None  # a right reply, one byte every `drip` seconds
     huge: int | None = None  # a reply of this many bytes (streamed, never held)
     redirect: str | None = None  # answer 307 to this URL
+    cookie: str | None = None  # a right reply that sets this cookie
 
 
 @dataclass
@@ -192,6 +193,8 @@ class ModelServer(HttpServer):
         data = json.dumps(reply).encode()
         if m and m.drip:
             return Response(200, _dripped(data, m.drip), length=len(data))
+        if m and m.cookie:
+            return Response(200, data, headers={"Set-Cookie": f"{m.cookie}; Path=/"})
         return Response(200, data)
 
 

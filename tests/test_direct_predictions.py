@@ -7,9 +7,10 @@ from __future__ import annotations
 import pyarrow as pa
 
 import byom_sql
+from byom_sql.dialect import to_sql
 from byom_sql.engine import parse_script
 from byom_sql.execution import direct
-from byom_sql.planning.plan import Plan
+from byom_sql.planning.plan import Plan, Template, stand_ins
 from byom_sql.planning.planner import plan
 from tests.conftest import create_byom
 from tests.model_server import ModelServer
@@ -139,3 +140,21 @@ def test_two_conditions_on_one_input_go_to_duckdb(rentals: byom_sql.Connection) 
     assert rentals.sql(both.format(2000)).fetchall() == []
     assert rentals.sql(both.format("1000")).fetchall() == [(4000.0, 0.5, 1000, 3000)]
     assert plan_of(rentals, both.format(2000)).direct is None
+
+
+def test_a_bound_templates_final_statement_holds_the_calls_values(
+    rentals: byom_sql.Connection,
+) -> None:
+    """DuckDB runs a Direct plan's final statement when an input changed type: it must hold
+    this call's values, not the stand-ins the template was planned with."""
+    values = stand_ins([1000, 3000])
+    assert values is not None
+    sql = f"SELECT * FROM byom WHERE initial_price = {values[0]} AND rental_price = {values[1]}"
+    template = Template.of(plan_of(rentals, sql), values)
+    assert template is not None
+    bound = template.bound([1500, 2500])
+    assert bound is not None
+    final = to_sql(bound.statement())
+    assert "1500" in final and "2500" in final
+    assert str(values[0]) not in final and str(values[1]) not in final
+    assert str(values[0]) in to_sql(template.plan.statement())  # the template is unchanged

@@ -1,6 +1,7 @@
 """Model replies are bounded: a reply that never ends or drips is cut at `timeout` (the whole
 call, not each read), a huge one at `max_reply_bytes` without being held, and a redirect is
-refused unless the engine follows redirects, each hop then checked against the allowed hosts."""
+refused unless the engine follows redirects, each hop then checked against the allowed hosts.
+A model server's cookies are not kept: they would travel to other sessions' calls."""
 
 from __future__ import annotations
 
@@ -106,3 +107,15 @@ def test_followed_redirects_are_checked_at_every_hop(model_server: ModelServer) 
             assert not other.requests
     finally:
         other.stop()
+
+
+def test_a_cookie_a_model_server_sets_is_not_sent_back(
+    rentals: byom_sql.Connection, model_server: ModelServer
+) -> None:
+    model_server.misbehaviour = Misbehaviour(cookie="session=secret-of-another-user")
+    assert len(rentals.sql(JOIN).fetchall()) == 1000
+    model_server.misbehaviour = None
+    model_server.requests.clear()
+    assert len(rentals.sql(JOIN).fetchall()) == 1000
+    sent = model_server.predict_requests()
+    assert sent and all("cookie" not in r.headers for r in sent)

@@ -224,7 +224,7 @@ def _analyzed(step: Predict, stats: StepStats) -> list[str]:
 
 
 def _final(plan: Plan) -> list[str]:
-    lines = ["Final query", f"  {to_sql(plan.final)}"]
+    lines = ["Final query", f"  {to_sql(plan.statement())}"]
     if plan.direct is not None:
         lines.append(
             "  (run only if an input changes type: the answer is the predictions as they are)"

@@ -98,7 +98,7 @@ def run(session: Session, plan: Plan, stats: dict[str, StepStats] | None = None)
     """The plan's result; `stats` receives what each predict step did, by step name."""
     cursor = session.cursor
     temporary = Temporaries(cursor)
-    final = plan.final.copy() if plan.direct is None else plan.final  # copied if DuckDB runs it
+    final = plan.statement() if plan.direct is None else None  # a Direct plan's, if needed
     stats = {} if stats is None else stats
     try:
         scored: dict[str, pa.Table] = {}
@@ -113,6 +113,7 @@ def run(session: Session, plan: Plan, stats: dict[str, StepStats] | None = None)
             elif table is not None and read_later(plan, index):
                 temporary.arrow(step.name, table)
             elif table is not None:
+                assert final is not None
                 _place(final, step.name, table, temporary)
         warnings = [
             failed_rows(step, stats[step.name])
@@ -125,7 +126,8 @@ def run(session: Session, plan: Plan, stats: dict[str, StepStats] | None = None)
             if answer is not None:
                 temporary.drop()
                 return Result("SELECT", table=answer, warnings=warnings)
-            final = plan.final.copy()
+            final = plan.statement()
+        assert final is not None
         for name, table in scored.items():
             _place(final, name, table, temporary)
         sql = to_sql(final)

@@ -1,11 +1,15 @@
-"""HTTP to model endpoints: one keep-alive httpx client per engine, shared by a thread pool.
+"""HTTP to model endpoints: a thread pool whose threads each keep their own keep-alive
+connections.
 
 Callers (query threads) encode and decode; they hand finished bodies to `submit`, which returns
 a concurrent Future, so a query keeps several requests in flight while it encodes the next batch
 and the wire server's event loop never waits on a model. (A synchronous client in a pool costs
-half of what an asyncio client on a loop thread costs per call.) Retries (connect errors, 429, 502,
-503, 504, honouring Retry-After, exponential backoff with jitter) happen here; httpx's
-exceptions are translated here and nowhere else.
+half of what an asyncio client on a loop thread costs per call.) Each pool thread sends through
+its own httpx transport: one shared pool of connections is scanned whole, under one lock, twice
+per request, which under load cost more than the request. No cookies are kept: a model server's
+cookie must not travel to another session's calls. Retries (connect errors, 429, 502, 503, 504,
+honouring Retry-After, exponential backoff with jitter) happen here; httpx's exceptions are
+translated here and nowhere else.
 
 Every attempt is bounded: `timeout` covers it from connecting to the reply's last byte (a reply
 that never ends or drips a byte at a time is cut off), the reply may not exceed
@@ -20,6 +24,7 @@ import email.utils
 import heapq
 import itertools
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +42,9 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 MAX_BACKOFF = 10.0
+KEEPALIVE_PER_THREAD = 4  # origins a pool thread keeps a connection open to
+# identity: compressed replies cost more CPU than they save on a local network
+HEADERS = {"Accept": "*/*", "Accept-Encoding": "identity", "User-Agent": "byom-sql"}
 
 
 @dataclass(frozen=True)
@@ -86,8 +94,11 @@ class Transport:
         self._max = max_connections
         self.hosts = hosts or ModelHosts()
         self.follow_redirects = follow_redirects
-        self._client: httpx.Client | None = None
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._local = threading.local()  # .http: the pool thread's own httpx transport
+        self._https: list[httpx.HTTPTransport] = []  # every thread's, to close
+        self._tls: ssl.SSLContext | None = None  # one for all: each costs ~0.5 MB of CA store
+        self._closed = False
         self._lock = threading.Lock()
 
     def submit(self, request: Request, policy: Policy) -> concurrent.futures.Future[Reply]:
@@ -98,29 +109,40 @@ class Transport:
         return wait(self.submit(request, policy), policy.cancelled)
 
     def close(self) -> None:
+        """For good: a call still retrying gets no new connection after this."""
         with self._lock:
-            pool, client = self._pool, self._client
-            self._pool = self._client = None
+            self._closed = True
+            pool, https = self._pool, self._https
+            self._pool, self._https = None, []
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-        if client is not None:
-            client.close()
+        for http in https:
+            http.close()
 
     def _start(self) -> concurrent.futures.ThreadPoolExecutor:
         with self._lock:
             if self._pool is None:
-                limits = httpx.Limits(
-                    max_connections=self._max, max_keepalive_connections=self._max
-                )
-                # identity: compressed replies cost more CPU than they save on a local network
-                self._client = httpx.Client(
-                    limits=limits,
-                    follow_redirects=False,  # each hop is checked against the allowed hosts
-                    headers={"Accept-Encoding": "identity"},
-                    trust_env=False,
-                )
                 self._pool = concurrent.futures.ThreadPoolExecutor(self._max, "byom-http")
             return self._pool
+
+    def _http(self) -> httpx.HTTPTransport:
+        """This pool thread's transport: it sends one request at a time, so its pool holds a
+        connection per origin it talks to, no more."""
+        if self._closed:
+            raise ModelUnavailable("the engine was closed while a model call was under way")
+        http: httpx.HTTPTransport | None = getattr(self._local, "http", None)
+        if http is None:
+            limits = httpx.Limits(
+                max_connections=KEEPALIVE_PER_THREAD,
+                max_keepalive_connections=KEEPALIVE_PER_THREAD,
+            )
+            with self._lock:
+                if self._tls is None:
+                    self._tls = httpx.create_ssl_context()
+                http = httpx.HTTPTransport(verify=self._tls, limits=limits)
+                self._https.append(http)
+            self._local.http = http
+        return http
 
     def _send(self, request: Request, policy: Policy) -> Reply:
         trace: list[int | None] = []
@@ -172,33 +194,36 @@ class Transport:
         raise ModelProtocolError(f"{policy.label}: more than {MAX_REDIRECTS} redirects")
 
     def _exchange(self, request: Request, policy: Policy, deadline: float) -> Reply:
-        client = self._client
-        assert client is not None
         remaining = max(deadline - time.monotonic(), 0.001)
         timeout = httpx.Timeout(remaining, connect=min(remaining, 10.0))
         try:
-            with client.stream(
+            sent = httpx.Request(
                 request.method,
                 request.url,
                 content=request.body,
-                headers=request.headers,
-                timeout=timeout,
-            ) as response:
-                watch = _WATCHDOG.watch(deadline, response.close)
-                try:
-                    body = _read(response, policy, deadline, request.url)
-                finally:
-                    _WATCHDOG.cancel(watch)
-                headers = response.headers
-                return Reply(
-                    status=response.status_code,
-                    content_type=headers.get("content-type", ""),
-                    body=body,
-                    url=request.url,
-                    location=headers.get("location"),
-                    retry_after=_retry_after(headers.get("retry-after")),
-                    json_length=_json_length(headers.get("inference-header-content-length")),
-                )
+                headers={**HEADERS, **request.headers},
+                extensions={"timeout": timeout.as_dict()},
+            )
+            http = self._http()
+            response = http.handle_request(sent)
+            watch = _WATCHDOG.watch(deadline, response.close)
+            try:
+                body = _read(response, policy, deadline, request.url)
+            finally:
+                _WATCHDOG.cancel(watch)
+                response.close()
+                if self._closed:  # closed meanwhile: this connection is not to outlive it
+                    http.close()
+            headers = response.headers
+            return Reply(
+                status=response.status_code,
+                content_type=headers.get("content-type", ""),
+                body=body,
+                url=request.url,
+                location=headers.get("location"),
+                retry_after=_retry_after(headers.get("retry-after")),
+                json_length=_json_length(headers.get("inference-header-content-length")),
+            )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise _Retryable(_reason(exc)) from None
         except httpx.RemoteProtocolError as exc:
@@ -215,45 +240,50 @@ class Transport:
 
 class _Watchdog:
     """One thread that closes the replies still open at their deadline, so a reply that never
-    ends is cut off (a timer thread per request would cost more than a fast model call)."""
+    ends is cut off (a timer thread per request would cost more than a fast model call). It
+    wakes only when a new deadline comes before the ones it waits for, and a cancelled watch
+    lets go of its reply at once."""
 
     def __init__(self) -> None:
         self._wake = threading.Condition()
-        self._due: list[tuple[float, int, Callable[[], None]]] = []
-        self._cancelled: set[int] = set()
+        self._due: list[tuple[float, int]] = []  # (deadline, id): a heap, cancelled ids too
+        self._actions: dict[int, Callable[[], None]] = {}  # id → what to do, until cancelled
         self._ids = itertools.count()
         self._thread: threading.Thread | None = None
 
     def watch(self, deadline: float, action: Callable[[], None]) -> int:
         with self._wake:
             ident = next(self._ids)
-            heapq.heappush(self._due, (deadline, ident, action))
+            earliest = not self._due or deadline < self._due[0][0]
+            heapq.heappush(self._due, (deadline, ident))
+            self._actions[ident] = action
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="byom-watchdog")
                 self._thread.daemon = True
                 self._thread.start()
-            self._wake.notify()
+            if earliest:
+                self._wake.notify()
         return ident
 
     def cancel(self, ident: int) -> None:
         with self._wake:
-            self._cancelled.add(ident)
+            self._actions.pop(ident, None)
 
     def _run(self) -> None:
         while True:
             with self._wake:
                 while not self._due:
                     self._wake.wait()
-                deadline, ident, action = self._due[0]
-                if ident in self._cancelled:
+                deadline, ident = self._due[0]
+                if ident not in self._actions:
                     heapq.heappop(self._due)
-                    self._cancelled.discard(ident)
                     continue
                 wait = deadline - time.monotonic()
                 if wait > 0:
                     self._wake.wait(wait)
                     continue
                 heapq.heappop(self._due)
+                action = self._actions.pop(ident)
             try:
                 action()
             except Exception:  # noqa: BLE001 - closing a reply must not end the watchdog

@@ -110,8 +110,27 @@ class Direct:
 @dataclass(frozen=True)
 class Plan:
     steps: tuple[Step, ...]
-    final: exp.Expr
+    final: exp.Expr  # read it through statement(): it may hold a template's stand-ins
     direct: Direct | None = None
+    bindings: tuple[tuple[Any, Any], ...] = ()
+    """(stand-in, value) pairs of a plan made from a Template: each value goes where its
+    stand-in is in `final`, only when the final statement is wanted (the Direct answer of an
+    online prediction needs none: copying the tree was most of that call's planning cost)."""
+
+    def statement(self) -> exp.Expr:
+        """The final statement, a copy the caller may change."""
+        if not self.bindings:
+            return self.final.copy()
+        values = {_key(s): v for s, v in self.bindings}
+
+        def put(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Literal):
+                value: Any = node.this if node.is_string else _number(node.this)
+                if _key(value) in values:
+                    return literal(values[_key(value)])
+            return node
+
+        return self.final.transform(put)
 
     @property
     def materializations(self) -> list[Materialize]:
@@ -122,7 +141,7 @@ class Plan:
         return [s for s in self.steps if isinstance(s, Predict)]
 
     def __str__(self) -> str:
-        final = f"Final:\n    {to_sql(self.final)}"
+        final = f"Final:\n    {to_sql(self.statement())}"
         if self.direct is not None:
             final += "\n    (answered by the predictions as they are, unless an input changed type)"
         return "\n".join([*(str(s) for s in self.steps), final])
@@ -176,16 +195,8 @@ class Template:
         rows = tuple(tuple(values.get(_key(v), v) for v in row) for row in step.rows)
         if len({tuple(_key(v) for v in row) for row in rows}) != len(rows):
             return None
-
-        def put(node: exp.Expr) -> exp.Expr:
-            if isinstance(node, exp.Literal):
-                value: Any = node.this if node.is_string else _number(node.this)
-                if _key(value) in values:
-                    return literal(values[_key(value)])
-            return node
-
-        final = self.plan.final.transform(put)
-        return replace(self.plan, steps=(replace(step, rows=rows),), final=final)
+        bindings = tuple(zip(self.stand_ins, params, strict=True))
+        return replace(self.plan, steps=(replace(step, rows=rows),), bindings=bindings)
 
 
 def _key(value: Any) -> tuple[type, Any]:

@@ -1,6 +1,8 @@
 """The asyncio server: accept, negotiate TLS, authenticate, then move bytes between the socket
-and the connection's Session, whose work runs in a thread pool (DuckDB and model calls block;
-the event loop never does, so one slow prediction does not hold up other clients).
+and the connection's Session, whose work runs in a thread of its own (DuckDB and model calls
+block; the event loop never does, so one slow prediction does not hold up other clients). The
+thread ends with the connection: what DuckDB and the allocators keep per thread goes with it, so
+the server's memory returns towards its idle size when clients leave.
 """
 
 from __future__ import annotations
@@ -119,7 +121,6 @@ class Server:
         self.config = config
         self.sessions: dict[int, tuple[int, Session]] = {}
         self._pids = itertools.count(1001)
-        self._pool = ThreadPoolExecutor(config.max_connections + 2, "byom-session")
         self._key = secrets.token_bytes(32)  # makes up SCRAM secrets for unknown users
         passwords = {config.password, *config.passwords.values()} - {None}
         # computed now: a first login must not take longer than the next ones
@@ -154,8 +155,7 @@ class Server:
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._pool.shutdown(wait=True)
+        await asyncio.gather(*tasks, return_exceptions=True)  # each closed its session
         if self.metrics is not None:
             self.metrics.close()
         log.info("stopped")
@@ -211,6 +211,7 @@ class Server:
             if key.lower() in _STARTUP_SETTINGS:
                 state.settings[key.lower()] = value
         session = Session(state.conn, state)
+        worker = ThreadPoolExecutor(1, f"byom-session-{pid}")
         self.sessions[pid] = (secret, session)
         if self.metrics is not None:
             self.metrics.connected()
@@ -230,12 +231,15 @@ class Server:
                 + messages.backend_key_data(pid, secret)
                 + messages.ready_for_query("I")
             )
-            await self._converse(client, session)
+            await self._converse(client, session, worker)
         finally:
             del self.sessions[pid]
             if self.metrics is not None:
                 self.metrics.disconnected()
-            await asyncio.get_running_loop().run_in_executor(self._pool, session.close)
+            try:
+                await asyncio.get_running_loop().run_in_executor(worker, session.close)
+            finally:
+                worker.shutdown(wait=False)  # its thread ends now: nothing else is queued
             log.debug("pid %d: disconnected", pid)
 
     async def _startup(self, client: _Client) -> messages.Startup | None:
@@ -315,9 +319,11 @@ class Server:
             log.info("pid %d: cancel requested", request.pid)
             found[1].interrupt()
 
-    async def _converse(self, client: _Client, session: Session) -> None:
-        """Read messages as they come; each batch runs in the pool, its output is written back
-        in chunks (a large result streams with the socket's back-pressure)."""
+    async def _converse(
+        self, client: _Client, session: Session, worker: ThreadPoolExecutor
+    ) -> None:
+        """Read messages as they come; each batch runs in the session's worker, its output is
+        written back in chunks (a large result streams with the socket's back-pressure)."""
         framer = messages.Framer(self.config.max_message_bytes)
         loop = asyncio.get_running_loop()
         while True:
@@ -332,7 +338,7 @@ class Server:
             terminate = any(isinstance(m, messages.Terminate) for m in batch)
             output = _outputs(session, batch)
             while True:
-                chunk, done = await loop.run_in_executor(self._pool, _gather, output)
+                chunk, done = await loop.run_in_executor(worker, _gather, output)
                 if chunk:
                     await client.send(chunk)
                 if done:
