@@ -25,6 +25,7 @@ from tests.wire import (
     cstring,
     frame,
     free_port,
+    seed_server,  # noqa: F401 - fixture
     wire,  # noqa: F401 - fixture
 )
 
@@ -392,3 +393,27 @@ def test_new_connections_are_not_held_behind_slow_model_calls(
         thread.join()
     model_server.misbehaviour = None
     assert len(finished) == 3 and connected < min(finished), "a connection waited for a model"
+
+
+def test_a_sessions_thread_ends_with_it(seed_server: WireServer) -> None:  # noqa: F811
+    """Each connection's work runs on a thread of its own that ends when it disconnects, so
+    what DuckDB and the allocators keep per thread does not outlive the client."""
+
+    def threads() -> int:
+        return len(list(Path(f"/proc/{seed_server.process.pid}/task").iterdir()))
+
+    query = "SELECT number_of_rooms FROM byom WHERE initial_price = %s AND rental_price = 3000"
+    with psycopg.connect(seed_server.dsn, autocommit=True) as warm:
+        warm.execute(query, (1000,)).fetchall()  # the model-call threads, started once
+    time.sleep(0.5)
+    before = threads()
+    clients = [psycopg.connect(seed_server.dsn, autocommit=True) for _ in range(10)]
+    for price, client in enumerate(clients):
+        assert client.execute(query, (1000 + price,)).fetchall()
+    assert threads() >= before + 10
+    for client in clients:
+        client.close()
+    deadline = time.monotonic() + 10
+    while threads() > before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert threads() <= before

@@ -127,6 +127,7 @@ class Server:
         self._scram = {p: auth.ScramSecret.of(p) for p in passwords if p is not None}
         self._throttle = auth.Throttle(config.max_auth_failures or None)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._workers: set[ThreadPoolExecutor] = set()  # sessions' threads not yet done
         self.metrics = Metrics(engine.calls) if config.metrics_port is not None else None
 
     async def start(self) -> asyncio.Server:
@@ -156,6 +157,8 @@ class Server:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)  # each closed its session
+        for worker in list(self._workers):  # unless cancelled while closing it: wait here
+            worker.shutdown(wait=True)
         if self.metrics is not None:
             self.metrics.close()
         log.info("stopped")
@@ -212,6 +215,7 @@ class Server:
                 state.settings[key.lower()] = value
         session = Session(state.conn, state)
         worker = ThreadPoolExecutor(1, f"byom-session-{pid}")
+        self._workers.add(worker)
         self.sessions[pid] = (secret, session)
         if self.metrics is not None:
             self.metrics.connected()
@@ -238,6 +242,7 @@ class Server:
                 self.metrics.disconnected()
             try:
                 await asyncio.get_running_loop().run_in_executor(worker, session.close)
+                self._workers.discard(worker)
             finally:
                 worker.shutdown(wait=False)  # its thread ends now: nothing else is queued
             log.debug("pid %d: disconnected", pid)
