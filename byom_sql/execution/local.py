@@ -190,7 +190,7 @@ def _predict(
         outputs = Spool(temporary, f"{step.name}_out")
         for table in batches:
             outputs.add(table)
-        outputs.flush()
+        outputs.flush(last=True)
     taken = [n for n in outputs.columns if n in step.features]
     exclude = f" EXCLUDE ({names(taken)})" if taken else ""
     temporary.view(
@@ -224,14 +224,20 @@ class Spool:
         if self.rows >= WINDOW_ROWS:
             self.flush()
 
-    def flush(self) -> None:
+    def flush(self, last: bool = False) -> None:
+        """Write what is pending; with `last`, when it is all there is (one window), DuckDB
+        scans it where it is instead (copying it in came after the last model call, when
+        nothing else overlaps it)."""
         if not self.pending:
             return
         table = pa.concat_tables(self.pending, promote_options="permissive")
         self.pending, self.rows = [], 0
         if self.schema is None:
             self.schema = table.schema
-            self.temporary.table_of(self.name, table)
+            if last:
+                self.temporary.arrow(self.name, table)
+            else:
+                self.temporary.table_of(self.name, table)
             return
         unified = pa.unify_schemas([self.schema, table.schema], promote_options="permissive")
         for field in unified:
