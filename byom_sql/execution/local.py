@@ -98,7 +98,8 @@ def run(session: Session, plan: Plan, stats: dict[str, StepStats] | None = None)
     """The plan's result; `stats` receives what each predict step did, by step name."""
     cursor = session.cursor
     temporary = Temporaries(cursor)
-    final = plan.statement() if plan.direct is None else None  # a Direct plan's, if needed
+    # a Direct plan's final statement is made only if DuckDB must answer: see below
+    final = plan.statement() if plan.direct is None else plan.final
     stats = {} if stats is None else stats
     try:
         scored: dict[str, pa.Table] = {}
@@ -113,7 +114,6 @@ def run(session: Session, plan: Plan, stats: dict[str, StepStats] | None = None)
             elif table is not None and read_later(plan, index):
                 temporary.arrow(step.name, table)
             elif table is not None:
-                assert final is not None
                 _place(final, step.name, table, temporary)
         warnings = [
             failed_rows(step, stats[step.name])
@@ -127,7 +127,6 @@ def run(session: Session, plan: Plan, stats: dict[str, StepStats] | None = None)
                 temporary.drop()
                 return Result("SELECT", table=answer, warnings=warnings)
             final = plan.statement()
-        assert final is not None
         for name, table in scored.items():
             _place(final, name, table, temporary)
         sql = to_sql(final)

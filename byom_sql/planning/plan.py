@@ -121,7 +121,7 @@ class Plan:
         """The final statement, a copy the caller may change."""
         if not self.bindings:
             return self.final.copy()
-        values = {_key(s): v for s, v in self.bindings}
+        values = _values(self.bindings)
 
         def put(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Literal):
@@ -189,18 +189,23 @@ class Template:
     def bound(self, params: Sequence[Any]) -> Plan | None:
         """The plan for these values; None when two rows would be the same (the planner
         keeps distinct rows only: plan them afresh)."""
-        values = {_key(s): v for s, v in zip(self.stand_ins, params, strict=True)}
+        bindings = tuple(zip(self.stand_ins, params, strict=True))
+        values = _values(bindings)
         (step,) = self.plan.predictions
         assert step.rows is not None
         rows = tuple(tuple(values.get(_key(v), v) for v in row) for row in step.rows)
         if len({tuple(_key(v) for v in row) for row in rows}) != len(rows):
             return None
-        bindings = tuple(zip(self.stand_ins, params, strict=True))
         return replace(self.plan, steps=(replace(step, rows=rows),), bindings=bindings)
 
 
 def _key(value: Any) -> tuple[type, Any]:
     return type(value), value
+
+
+def _values(bindings: tuple[tuple[Any, Any], ...]) -> dict[tuple[type, Any], Any]:
+    """Each value by the key of its stand-in."""
+    return {_key(stand_in): value for stand_in, value in bindings}
 
 
 def _number(text: str) -> Any:
